@@ -1,0 +1,35 @@
+"""Headwater: ML lifecycle platform, wire-compatible with MLflow.
+
+The fluent tracking API (``headwater.start_run``, ``headwater.log_metric``,
+...) and :class:`headwater.Client` are imported lazily so that ``import
+headwater`` stays cheap (the server and CLI start fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access.
+_LAZY = {
+    "Client": "headwater.tracking.client",
+    "register_external_observer": "headwater.events",
+}
+_FLUENT = "headwater.tracking.fluent"
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        fluent = importlib.import_module(_FLUENT)
+        if name in fluent.__all__:
+            return getattr(fluent, name)
+        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def __dir__() -> list[str]:
+    fluent = importlib.import_module(_FLUENT)
+    return sorted(set(globals()) | set(_LAZY) | set(fluent.__all__))

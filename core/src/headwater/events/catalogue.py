@@ -1,0 +1,140 @@
+"""The event catalogue: every tracking event's name and payload.
+
+Names are the ones the R API's external observers receive (``create_run``,
+``log_metric``, ...). Each payload is a pydantic model; the event envelope
+(:class:`Event`) adds a stable id, the time, and the actor where known.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from pydantic import BaseModel, Field, SerializeAsAny
+
+from headwater.entities import DatasetInput, Metric, Param, RunTag
+
+
+class Event(BaseModel):
+    """One thing that happened, announced after the store committed it."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    name: str
+    timestamp: int = Field(default_factory=lambda: int(time.time() * 1000))
+    actor: str | None = None
+    payload: SerializeAsAny[BaseModel]
+
+
+# -- experiments -----------------------------------------------------------------
+class ExperimentCreated(BaseModel):
+    experiment_id: str
+    name: str
+    artifact_location: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ExperimentRenamed(BaseModel):
+    experiment_id: str
+    new_name: str
+
+
+class ExperimentRef(BaseModel):
+    experiment_id: str
+
+
+class ExperimentTagSet(BaseModel):
+    experiment_id: str
+    key: str
+    value: str
+
+
+class ExperimentTagDeleted(BaseModel):
+    experiment_id: str
+    key: str
+
+
+# -- runs ----------------------------------------------------------------------
+class RunCreated(BaseModel):
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    start_time: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RunUpdated(BaseModel):
+    run_id: str
+    status: str | None = None
+    end_time: int | None = None
+    run_name: str | None = None
+
+
+class RunRef(BaseModel):
+    run_id: str
+
+
+class ParamLogged(BaseModel):
+    run_id: str
+    key: str
+    value: str
+
+
+class MetricLogged(BaseModel):
+    run_id: str
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+
+class BatchLogged(BaseModel):
+    run_id: str
+    metrics: list[Metric] = Field(default_factory=list)
+    params: list[Param] = Field(default_factory=list)
+    tags: list[RunTag] = Field(default_factory=list)
+
+
+class TagSet(BaseModel):
+    run_id: str
+    key: str
+    value: str
+
+
+class TagDeleted(BaseModel):
+    run_id: str
+    key: str
+
+
+class InputsLogged(BaseModel):
+    run_id: str
+    datasets: list[DatasetInput] = Field(default_factory=list)
+
+
+class ArtifactsLogged(BaseModel):
+    run_id: str
+    artifact_path: str | None = None
+    files: list[str] = Field(default_factory=list)
+
+
+EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
+    "create_experiment": ExperimentCreated,
+    "rename_experiment": ExperimentRenamed,
+    "delete_experiment": ExperimentRef,
+    "restore_experiment": ExperimentRef,
+    "set_experiment_tag": ExperimentTagSet,
+    "delete_experiment_tag": ExperimentTagDeleted,
+    "create_run": RunCreated,
+    "update_run": RunUpdated,
+    "delete_run": RunRef,
+    "restore_run": RunRef,
+    "log_param": ParamLogged,
+    "log_metric": MetricLogged,
+    "log_batch": BatchLogged,
+    "set_tag": TagSet,
+    "delete_tag": TagDeleted,
+    "log_inputs": InputsLogged,
+    "log_artifact": ArtifactsLogged,
+}
+
+EVENT_NAMES: tuple[str, ...] = tuple(EVENT_PAYLOADS)

@@ -1,0 +1,217 @@
+"""The tracking store interface every tracking-store plugin implements.
+
+A store owns persistence of experiments, runs, params, metrics, tags and
+dataset inputs. It validates input with :mod:`headwater.validation`, raises
+:class:`~headwater.exceptions.HeadwaterError` with MLflow's error codes, and
+writes nothing when it rejects a call. It does not send events: the core wraps
+every store (see :mod:`headwater.tracking.service`) and announces each
+successful mutation after the store returns.
+
+Plugin authors check a store against this contract with the conformance kit in
+:mod:`headwater.testing`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Sequence
+
+from headwater.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+class TrackingStore(ABC):
+    """Abstract tracking store. Ids are strings; times are int64 milliseconds."""
+
+    # -- experiments -------------------------------------------------------
+    @abstractmethod
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Sequence[tuple[str, str]] | dict[str, str] | None = None,
+    ) -> str:
+        """Create an experiment and return its id.
+
+        A name already taken, even by a deleted experiment, raises
+        RESOURCE_ALREADY_EXISTS. With no ``artifact_location`` the store uses
+        ``<artifact root>/<experiment id>``.
+        """
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment, deleted or not; RESOURCE_DOES_NOT_EXIST if unknown."""
+
+    @abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this exact name (deleted included), or None."""
+
+    @abstractmethod
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """Experiments matching the filter grammar of search-grammar.md §3."""
+
+    @abstractmethod
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft-delete the experiment and all its runs."""
+
+    @abstractmethod
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore the experiment and every one of its runs."""
+
+    @abstractmethod
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Rename; a deleted experiment raises INVALID_STATE."""
+
+    @abstractmethod
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Insert or replace an experiment tag."""
+
+    @abstractmethod
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove an experiment tag; RESOURCE_DOES_NOT_EXIST if absent."""
+
+    # -- runs ----------------------------------------------------------------
+    @abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None = None,
+        start_time: int | None = None,
+        tags: Sequence[RunTag] | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        """Create a RUNNING run. The name and the ``mlflow.runName`` tag agree."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with its latest metrics, params, tags and inputs."""
+
+    @abstractmethod
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change status, end time or name of an active run."""
+
+    @abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Soft-delete (idempotent)."""
+
+    @abstractmethod
+    def restore_run(self, run_id: str) -> None:
+        """Undo a soft delete (idempotent)."""
+
+    @abstractmethod
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        """Append a metric point to an active run."""
+
+    @abstractmethod
+    def log_param(self, run_id: str, param: Param) -> None:
+        """Log a param; a different value for an existing key is refused."""
+
+    @abstractmethod
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        """Insert or replace a run tag; ``mlflow.runName`` renames the run."""
+
+    @abstractmethod
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a run tag; RESOURCE_DOES_NOT_EXIST if absent."""
+
+    @abstractmethod
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log many items at once: all of them, or (on any error) none."""
+
+    @abstractmethod
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        """Record dataset inputs of a run."""
+
+    @abstractmethod
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Metric]:
+        """Every point of a metric, ordered by (timestamp, step, value)."""
+
+    @abstractmethod
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """Runs matching the filter grammar of search-grammar.md §2."""
+
+    # -- optional, with portable defaults --------------------------------------
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: Sequence[str],
+        metric_key: str,
+        max_results: int = 2500,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """Up to ``max_results`` points per run between two steps, evenly sampled.
+
+        The first and last step of each run are always kept. Stores with a
+        cheaper way to sample override this.
+        """
+        out: list[Metric] = []
+        for run_id in run_ids:
+            points = [
+                m
+                for m in self.get_metric_history(run_id, metric_key).items
+                if (start_step is None or m.step >= start_step)
+                and (end_step is None or m.step <= end_step)
+            ]
+            points.sort(key=lambda m: (m.step, m.timestamp))
+            out.extend(m.model_copy(update={"run_id": run_id}) for m in sample_evenly(points, max_results))
+        return out
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+
+
+def sample_evenly(points: list[Metric], max_points: int) -> list[Metric]:
+    """Keep ``max_points`` points spread over the list, first and last included."""
+    if len(points) <= max_points:
+        return points
+    if max_points <= 1:
+        return points[:1]
+    stride = (len(points) - 1) / (max_points - 1)
+    return [points[round(i * stride)] for i in range(max_points)]
+

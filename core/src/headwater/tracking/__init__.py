@@ -1,0 +1,1 @@
+"""Client-side tracking: the service layer, the Client and the fluent API."""
