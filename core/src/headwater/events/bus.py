@@ -74,6 +74,7 @@ class EventBus:
         self.sender = sender if sender is not None else self
         self._dispatcher: _Worker | None = None
         self._workers: list[_Worker] = []
+        self._connections: list[tuple[Any, Callable[..., Any]]] = []
         self._lock = threading.Lock()
 
     # -- publishing ------------------------------------------------------------
@@ -108,8 +109,7 @@ class EventBus:
     def connect_isolated(self, event_name: str, receiver: Callable[..., Any], label: str) -> Callable[..., Any]:
         """Connect ``receiver`` behind a worker of its own; returns the connected wrapper.
 
-        ``event_name`` may be ``"*"`` for every event. Disconnect with
-        ``signal(event_name).disconnect(wrapper)``.
+        ``event_name`` may be ``"*"`` for every event.
         """
         worker = _Worker(label, lambda item: receiver(item[0], event=item[1]))
         self._workers.append(worker)
@@ -118,8 +118,18 @@ class EventBus:
             worker.put((sender, event))
 
         enqueue.__name__ = f"isolated_{label}"
-        (ANY if event_name == "*" else signal(event_name)).connect(enqueue, weak=False)
+        sig = ANY if event_name == "*" else signal(event_name)
+        # Bound to this bus as sender, so another bus (a test's, say) never feeds it.
+        sig.connect(enqueue, sender=self.sender, weak=False)
+        self._connections.append((sig, enqueue))
         return enqueue
+
+    def close(self, timeout: float | None = 2.0) -> None:
+        """Deliver what is queued, then disconnect every receiver this bus connected."""
+        self.flush(timeout)
+        for sig, receiver in self._connections:
+            sig.disconnect(receiver, sender=self.sender)
+        self._connections.clear()
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Wait until every queued event reached every receiver's queue and was handled."""
