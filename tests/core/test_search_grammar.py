@@ -581,3 +581,14 @@ def _order_rejected(items, kind) -> SearchSyntaxError:
         parse_order_by(items, kind)
     assert info.value.error_code == ErrorCode.INVALID_PARAMETER_VALUE
     return info.value
+
+
+def test_keys_after_a_prefix_may_start_with_digits_or_be_unicode():
+    assert one("metrics.1st_loss > 0").key == "1st_loss"
+    assert one("params.größe = 'L'").key == "größe"
+    assert parse_order_by(["metrics.2nd DESC"], "runs") == [OrderKey("metric", "2nd", False)]
+
+
+def test_order_by_unknown_entity():
+    error = _order_rejected(["metricz.m DESC"], "runs")
+    assert "Invalid entity type 'metricz'" in error.message and error.position == 0

@@ -8,6 +8,7 @@ Python for stores that cannot compile it to SQL.
 
 from headwater.search.ast import Comparison, OrderKey
 from headwater.search.errors import SearchSyntaxError
-from headwater.search.parser import parse_filter, parse_order_by
+from headwater.search.order import parse_order_by
+from headwater.search.parser import parse_filter
 
 __all__ = ["Comparison", "OrderKey", "SearchSyntaxError", "parse_filter", "parse_order_by"]

@@ -30,8 +30,10 @@ comparison: identifier COMPARATOR value     -> binary
 
 order_item: identifier [BARE]
 
-identifier: [ENTITY] key
+identifier: ENTITY prefixed_key -> identifier
+          | key                 -> bare_identifier
 key: BARE | BACKTICKED | DOUBLE_QUOTED | SINGLE_QUOTED
+prefixed_key: KEY_WORD | BACKTICKED | DOUBLE_QUOTED | SINGLE_QUOTED
 
 value: SINGLE_QUOTED | DOUBLE_QUOTED | INT | FLOAT | BARE | BACKTICKED | value_list
 value_list: LPAR [value ("," value)*] RPAR
@@ -40,6 +42,8 @@ value_list: LPAR [value ("," value)*] RPAR
 // is the tag `mlflow.runName`. Its priority beats BARE, which may hold dots.
 ENTITY.3: /[^\W\d]\w*\./
 BARE: /[^\W\d]\w*(?:\.\w+)*/
+// After a prefix a key may also start with a digit (`metrics.1st`).
+KEY_WORD: /\w+(?:\.\w+)*/
 
 // Quotes are doubled or backslashed inside; values are never unescaped.
 SINGLE_QUOTED: /'(?:''|\\'|[^'])*'/

@@ -1,20 +1,18 @@
-"""``parse_filter`` and ``parse_order_by``: strings in, checked AST records out.
+"""``parse_filter``: a filter string in, checked :class:`Comparison` records out.
 
 lark builds the tree (see :mod:`headwater.search.grammar`); this module walks it,
 rejects what the grammar only tolerates (OR, groups, ``;``), and checks every
-comparison and order_by item against the rules of the search kind.
+comparison against the rules of the search kind (:mod:`headwater.search.rules`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Sequence
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from headwater.exceptions import ErrorCode, HeadwaterError
-from headwater.search.ast import Comparison, Entity, OrderKey
+from headwater.search.ast import Comparison, Entity
 from headwater.search.errors import SearchSyntaxError
 from headwater.search.grammar import search_parser
 from headwater.search.rules import KeyRule, KindRules, rules_for
@@ -24,6 +22,7 @@ _INTEGER = re.compile(r"-?\d+")
 _TOKEN_NAMES = {
     "ENTITY": "an entity prefix such as 'metrics.'",
     "BARE": "a name",
+    "KEY_WORD": "a name",
     "SINGLE_QUOTED": "a quoted string",
     "DOUBLE_QUOTED": "a quoted string",
     "BACKTICKED": "a `quoted` name",
@@ -48,39 +47,16 @@ def parse_filter(filter_string: str | None, kind: str) -> list[Comparison]:
     rules = rules_for(kind)
     if filter_string is None or not filter_string.strip():
         return []
-    tree = _parse(filter_string, "filter")
+    tree = parse_tree(filter_string, "filter")
     conjunction = _single_statement(tree, filter_string)
     _reject_invalid_clauses(conjunction, filter_string)
     return [_comparison(node, rules) for node in conjunction.children if isinstance(node, Tree)]
 
 
-def parse_order_by(order_by: Sequence[str] | None, kind: str) -> list[OrderKey]:
-    """Parse order_by items (``identifier [ASC|DESC]``) into checked order keys.
-
-    No tie-breakers are added; stores append their own. Naming one field twice
-    raises INTERNAL_ERROR, as MLflow does.
-    """
-    rules = rules_for(kind)
-    keys: list[OrderKey] = []
-    for item in order_by or []:
-        if not item or not item.strip():
-            raise HeadwaterError.invalid(f"Invalid order_by clause {item!r}: it is empty.")
-        keys.append(_order_key(item, rules))
-    seen: set[tuple[str, str]] = set()
-    for key in keys:
-        if (key.entity, key.key) in seen:
-            raise HeadwaterError(
-                f"`order_by` contains duplicate fields: {list(order_by or [])}",
-                ErrorCode.INTERNAL_ERROR,
-            )
-        seen.add((key.entity, key.key))
-    return keys
-
-
 # -- tree walking -------------------------------------------------------------
 
 
-def _parse(text: str, start: str) -> Tree:
+def parse_tree(text: str, start: str) -> Tree:
     try:
         return search_parser().parse(text, start=start)
     except UnexpectedInput as error:
@@ -89,7 +65,8 @@ def _parse(text: str, start: str) -> Tree:
 
 def _syntax_error(error: UnexpectedInput, text: str) -> SearchSyntaxError:
     if isinstance(error, UnexpectedCharacters):
-        return SearchSyntaxError(f"Unexpected character {text[error.pos_in_stream]!r}", error.pos_in_stream)
+        where = error.pos_in_stream
+        return SearchSyntaxError(f"Unexpected character {text[where]!r}", where)
     expected = sorted({_TOKEN_NAMES.get(name, name) for name in getattr(error, "expected", ()) or ()})
     hint = f"Expected {', '.join(expected)}." if expected else None
     if isinstance(error, UnexpectedEOF) or (
@@ -137,7 +114,7 @@ def _reject_invalid_clauses(conjunction: Tree, text: str) -> None:
 
 def _comparison(node: Tree, rules: KindRules) -> Comparison:
     identifier, *rest = node.children
-    entity, key, key_token = _identifier(identifier, rules)
+    entity, key, key_token = identifier_of(identifier, rules)
     position = node.meta.start_pos
     if node.data == "binary":
         op_token, value = rest
@@ -151,12 +128,18 @@ def _comparison(node: Tree, rules: KindRules) -> Comparison:
     key_rule = _key_rule(entity, key, key_token, rules)
     _check_operator(entity, key, op, op_token, key_rule, rules)
     checked = None if value is None else _value(entity, key, op, value, key_rule)
-    return Comparison(entity=entity, key=key, op=op, value=checked, position=position)  # type: ignore[arg-type]
+    return Comparison(entity, key, op, checked, position)  # type: ignore[arg-type]
 
 
-def _identifier(node: Tree, rules: KindRules) -> tuple[Entity, str, Token]:
-    prefix_token, key_node = node.children
+def prefix_and_key(node: Tree) -> tuple[Token | None, Token]:
+    """The entity prefix token (None when absent) and the key token of an identifier."""
+    *prefix, key_node = node.children
     (key_token,) = key_node.children
+    return (prefix[0] if prefix else None), key_token
+
+
+def identifier_of(node: Tree, rules: KindRules) -> tuple[Entity, str, Token]:
+    prefix_token, key_token = prefix_and_key(node)
     prefix = str(prefix_token)[:-1] if prefix_token is not None else ""
     if prefix not in rules.prefixes:
         valid = ", ".join(sorted(p for p in rules.prefixes if p))
@@ -291,39 +274,3 @@ def _string_list(node: Tree, entity: Entity, key: str, key_rule: KeyRule) -> tup
             )
         values.append(_string(token, entity, key, key_rule.value == "integer_string"))
     return tuple(values)
-
-
-def _order_key(item: str, rules: KindRules) -> OrderKey:
-    tree = _parse(item, "order_item")
-    identifier, direction = tree.children
-    prefix_token = identifier.children[0]
-    prefix = str(prefix_token)[:-1] if prefix_token is not None else ""
-    if prefix not in rules.prefixes:
-        valid = ", ".join(sorted(p for p in rules.prefixes if p and rules.prefixes[p] != "dataset"))
-        raise SearchSyntaxError(
-            f"Invalid entity type '{prefix}' in order_by clause {item!r}",
-            prefix_token.start_pos,
-            f"Valid entity types for ordering {rules.kind} are: {valid}.",
-        )
-    entity, key, key_token = _identifier(identifier, rules)
-    if entity == "attribute":
-        if key not in rules.order_attributes:
-            valid = ", ".join(sorted(rules.order_attributes))
-            raise SearchSyntaxError(
-                f"Invalid order_by key '{key}' in {item!r}",
-                key_token.start_pos,
-                f"Valid keys for ordering {rules.kind} are: {valid}.",
-            )
-        key = rules.order_attributes[key]
-    elif entity not in rules.order_entities:
-        raise SearchSyntaxError(f"Invalid order_by entity: {entity}", prefix_token.start_pos)
-    ascending = True
-    if direction is not None:
-        if str(direction).upper() not in ("ASC", "DESC"):
-            raise SearchSyntaxError(
-                f"Invalid ordering key in order_by clause {item!r}: '{direction}'",
-                direction.start_pos,
-                "Use ASC or DESC.",
-            )
-        ascending = str(direction).upper() == "ASC"
-    return OrderKey(entity=entity, key=key, ascending=ascending)

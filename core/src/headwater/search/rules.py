@@ -138,7 +138,13 @@ RUNS = KindRules(
 
 EXPERIMENTS = KindRules(
     kind="experiments",
-    prefixes={"attribute": "attribute", "attributes": "attribute", "": "attribute", "tag": "tag", "tags": "tag"},
+    prefixes={
+        "attribute": "attribute",
+        "attributes": "attribute",
+        "": "attribute",
+        "tag": "tag",
+        "tags": "tag",
+    },
     filters={
         "attribute": EntityRule(
             keys={
