@@ -12,7 +12,7 @@ import posixpath
 import re
 from typing import Iterable, Sequence
 
-from headwater.entities import Metric, Param, RunTag
+from headwater.entities import DatasetInput, Metric, Param, RunTag
 from headwater.exceptions import ErrorCode, HeadwaterError
 
 MAX_KEY_LENGTH = 250
@@ -23,6 +23,13 @@ MAX_EXPERIMENT_TAG_VALUE_LENGTH = 20000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_ARTIFACT_LOCATION_LENGTH = 2048
 MAX_RUN_NAME_LENGTH = 250
+MAX_DATASET_NAME_LENGTH = 500
+MAX_DATASET_DIGEST_LENGTH = 36
+MAX_DATASET_SOURCE_LENGTH = 65535
+MAX_DATASET_SCHEMA_LENGTH = 1048575
+MAX_DATASET_PROFILE_LENGTH = 16777215
+MAX_INPUT_TAG_KEY_LENGTH = 255
+MAX_INPUT_TAG_VALUE_LENGTH = 500
 
 MAX_BATCH_METRICS = 1000
 MAX_BATCH_PARAMS = 100
@@ -170,6 +177,38 @@ def validate_tag(tag: RunTag) -> RunTag:
     if len(value) > MAX_TAG_VALUE_LENGTH:
         return RunTag(key=tag.key, value=truncate(value, MAX_TAG_VALUE_LENGTH))
     return tag
+
+
+def validate_run_name(name: str | None) -> None:
+    """Run names are stored in a 250-character column on every backend."""
+    if name is not None and len(name) > MAX_RUN_NAME_LENGTH:
+        raise _invalid(f"'run_name' exceeds the maximum length of {MAX_RUN_NAME_LENGTH} characters")
+
+
+def validate_dataset_input(dataset_input: DatasetInput) -> None:
+    """A dataset input of log_inputs: required fields and size limits (spec §2)."""
+    dataset = getattr(dataset_input, "dataset", None)
+    if dataset is None:
+        raise _invalid("Dataset cannot be None")
+    for field in ("name", "digest", "source_type", "source"):
+        if getattr(dataset, field, None) is None:
+            raise _invalid(f"Dataset {field} cannot be None")
+    for field, value, limit in (
+        ("name", dataset.name, MAX_DATASET_NAME_LENGTH),
+        ("digest", dataset.digest, MAX_DATASET_DIGEST_LENGTH),
+        ("source", dataset.source, MAX_DATASET_SOURCE_LENGTH),
+        ("schema", dataset.schema_, MAX_DATASET_SCHEMA_LENGTH),
+        ("profile", dataset.profile, MAX_DATASET_PROFILE_LENGTH),
+    ):
+        if value is not None and len(value) > limit:
+            raise _invalid(f"'{field}' exceeds the maximum length of {limit} characters")
+    for tag in dataset_input.tags:
+        if tag.key is None or tag.value is None:
+            raise _invalid("InputTag key and value cannot be None")
+        if len(tag.key) > MAX_INPUT_TAG_KEY_LENGTH:
+            raise _invalid(f"'key' exceeds the maximum length of {MAX_INPUT_TAG_KEY_LENGTH} characters")
+        if len(tag.value) > MAX_INPUT_TAG_VALUE_LENGTH:
+            raise _invalid(f"'value' exceeds the maximum length of {MAX_INPUT_TAG_VALUE_LENGTH} characters")
 
 
 def validate_batch(
