@@ -14,6 +14,7 @@ or, as the R API does, with :func:`register_external_observer`.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Protocol
 
 from headwater.events.bus import EventBus, current_actor, get_event_bus
@@ -42,7 +43,8 @@ def register_external_observer(observer: ExternalObserver, bus: EventBus | None 
     (bus or get_event_bus()).connect_isolated("*", deliver, label=f"external-{type(observer).__name__}")
 
 
-_installed: set[int] = set()
+# Weak, not ids: a new manager may reuse a dropped one's id and would then be skipped.
+_installed: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _installed_lock = threading.Lock()
 
 
@@ -50,9 +52,9 @@ def install_plugin_observers(manager: Any, bus: EventBus | None = None) -> None:
     """Connect every receiver of every observer plugin of ``manager`` (once per manager)."""
     bus = bus or get_event_bus()
     with _installed_lock:
-        if id(manager) in _installed:
+        if manager in _installed:
             return
-        _installed.add(id(manager))
+        _installed.add(manager)
     for observer, record in manager.observers():
         for event_name, receiver in observer.receivers.items():
             bus.connect_isolated(event_name, receiver, label=f"{record.name}.{observer.name}.{event_name}")
