@@ -239,5 +239,18 @@ class RestStore(TrackingStore):
         )
         return [wire.metric(m) for m in answer.get("metrics", ())]
 
+    def resolve_artifact_uri(self, artifact_uri: str) -> str:
+        """``mlflow-artifacts:`` URIs as URLs on this store's server; other URIs unchanged.
+
+        A client that talks to this store hands run artifact URIs through here
+        before asking for a repository, so ``mlflow-artifacts:/...`` reaches the
+        server the runs came from even when the process-wide tracking URI differs.
+        """
+        if artifact_uri.startswith("mlflow-artifacts:"):
+            from headwater_store_rest.artifacts import resolve_artifact_uri
+
+            return resolve_artifact_uri(artifact_uri, self.tracking_uri)
+        return artifact_uri
+
     def close(self) -> None:
         self.client.close()
