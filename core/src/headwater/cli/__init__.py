@@ -14,6 +14,7 @@ import click
 
 # command name -> ("module:attribute", distribution that ships it)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "artifacts": ("headwater.cli.artifacts:artifacts", "headwater"),
     "db": ("headwater.cli.db:db", "headwater"),
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
     "plugins": ("headwater.cli.plugins:plugins", "headwater"),
