@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
     "plugins": ("headwater.cli.plugins:plugins", "headwater"),
     "runs": ("headwater.cli.runs:runs", "headwater"),
+    "server": ("headwater.cli.server:server", "headwater-server"),
+    "ui": ("headwater.cli.server:ui", "headwater-server"),
 }
 
 

@@ -1,0 +1,96 @@
+"""The OpenAPI document at ``/openapi.json``.
+
+FastAPI describes the routes declared the FastAPI way (the artifact proxy,
+server extensions); the RPC routes, which are plain Starlette routes for
+speed, are described from the same endpoint table that builds them, with the
+models of :mod:`headwater_server.schemas`. GET endpoints are documented with
+query parameters, the others with a JSON body. The ``/ajax-api/`` copies of
+the routes are left out of the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from headwater_server import schemas
+from headwater_server.routes.tracking import ENDPOINTS
+
+_REF = "#/components/schemas/{model}"
+_LENIENCY = (
+    "Requests follow MLflow's REST API. Leniencies for MLflow's clients: every scalar may be sent"
+    " as a string (\"0.5\", \"1e+05\", \"Inf\", \"TRUE\"), camelCase field names are accepted,"
+    " unknown fields are ignored, `run_uuid` may stand for `run_id`, and read endpoints also"
+    " accept POST with a JSON body. Every route is also served under `/ajax-api/` instead of"
+    " `/api/`. Errors are JSON objects `{error_code, message}`."
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    required = set(schema.get("required", ()))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def build_openapi(app: Any, static_prefix: str = "") -> dict[str, Any]:
+    from fastapi.openapi.utils import get_openapi
+
+    from headwater import __version__
+    from headwater_server.routes.meta import MLFLOW_COMPATIBLE_VERSION
+
+    document = get_openapi(
+        title="Headwater tracking server",
+        version=__version__,
+        description=f"MLflow {MLFLOW_COMPATIBLE_VERSION} compatible REST API. {_LENIENCY}",
+        routes=[r for r in app.routes if "/ajax-api/" not in getattr(r, "path", "")],
+    )
+    models: list[type[BaseModel]] = [schemas.ErrorResponse, schemas.ServerInfo]
+    for ep in ENDPOINTS:
+        for name in (ep.request_doc, ep.response_doc):
+            if name:
+                models.append(getattr(schemas, name))
+    _, defs = models_json_schema([(m, "validation") for m in dict.fromkeys(models)], ref_template=_REF)
+    component_schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    component_schemas.update(defs.get("$defs", {}))
+
+    error = _json("ErrorResponse", "An error: `error_code` is an MLflow error code name")
+    paths = document.setdefault("paths", {})
+    for ep in ENDPOINTS:
+        operations: dict[str, Any] = {}
+        tag = ep.path.split("/", 1)[0]
+        for method in ep.methods:
+            op: dict[str, Any] = {
+                "summary": ep.summary,
+                "operationId": f"{method.lower()}_{ep.path.replace('/', '_').replace('-', '_')}",
+                "tags": [tag],
+                "responses": {"200": _json(ep.response_doc, "Success"), "default": error},
+            }
+            if method == "GET" and ep.request_doc:
+                op["parameters"] = _query_parameters(component_schemas[ep.request_doc])
+            elif ep.request_doc:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(ep.request_doc)}}}
+            operations[method.lower()] = op
+        paths[f"{static_prefix}/api/2.0/mlflow/{ep.path}"] = operations
+
+    text = {"200": {"description": "Success", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+    paths[f"{static_prefix}/health"] = {"get": {"summary": "Liveness: answers OK", "operationId": "health",
+                                                "tags": ["server"], "responses": text}}
+    paths[f"{static_prefix}/version"] = {"get": {"summary": "The MLflow API version served (PEP 440)",
+                                                 "operationId": "version", "tags": ["server"], "responses": text}}
+    paths[f"{static_prefix}/api/3.0/mlflow/server-info"] = {
+        "get": {"summary": "Server capabilities", "operationId": "server_info", "tags": ["server"],
+                "responses": {"200": _json("ServerInfo", "Success")}}
+    }
+    return document
