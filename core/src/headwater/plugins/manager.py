@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "headwater"
 
 # Core modules holding hookimpls, registered exactly like installed plugins.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("headwater.projects.local_backend",)
 
 _DB_ENGINES = ("postgresql", "mysql", "sqlite", "mssql")
 _DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
