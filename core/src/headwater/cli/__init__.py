@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("headwater.cli.db:db", "headwater"),
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
     "plugins": ("headwater.cli.plugins:plugins", "headwater"),
+    "run": ("headwater.cli.run:run", "headwater"),
     "runs": ("headwater.cli.runs:runs", "headwater"),
     "server": ("headwater.cli.server:server", "headwater-server"),
     "ui": ("headwater.cli.server:ui", "headwater-server"),
