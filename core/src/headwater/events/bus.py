@@ -128,7 +128,8 @@ class EventBus:
         """Deliver what is queued, then disconnect every receiver this bus connected."""
         self.flush(timeout)
         for sig, receiver in self._connections:
-            sig.disconnect(receiver, sender=self.sender)
+            # Without a sender: blinker keeps a receiver listed until it is disconnected from all senders.
+            sig.disconnect(receiver)
         self._connections.clear()
 
     def flush(self, timeout: float | None = 5.0) -> bool:

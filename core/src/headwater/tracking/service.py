@@ -37,7 +37,8 @@ class TrackingService:
         # Reads (get_*, search_*) and store extras need no events.
         return getattr(self.store, name)
 
-    def _emit(self, name: str, payload_type: type, **fields: Any) -> None:
+    def _emit(self, name: str, payload_type: type, /, **fields: Any) -> None:
+        # Positional-only: a payload field may itself be called ``name`` (create_experiment's is).
         if self.bus.wants(name):
             self.bus.publish(name, payload_type(**fields))
 
