@@ -9,6 +9,7 @@ re-validation.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -119,6 +120,37 @@ def _experiment_id(experiment_id: Any) -> int:
     return int(v.validate_experiment_id(experiment_id))
 
 
+# Deadlock / serialization failures worth retrying: PostgreSQL SQLSTATEs and MySQL error numbers.
+_PG_RETRYABLE = {"40001", "40P01"}
+_MYSQL_RETRYABLE = {1205, 1213}
+_ATTEMPTS = 3
+
+
+def _retryable(error: sa.exc.DBAPIError) -> bool:
+    if isinstance(error, sa.exc.IntegrityError):
+        return True  # a concurrent writer inserted the same key first; the retry sees its row
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) in _PG_RETRYABLE:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in _MYSQL_RETRYABLE
+
+
+def _retry_conflicts(method):
+    """Run a write again if it lost a race with a concurrent writer (it was rolled back)."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        for attempt in range(_ATTEMPTS):
+            try:
+                return method(*args, **kwargs)
+            except sa.exc.DBAPIError as error:
+                if attempt == _ATTEMPTS - 1 or not _retryable(error):
+                    raise
+
+    return wrapper
+
+
 class _Statements:
     """Statements used on hot paths, built once per dialect."""
 
@@ -139,7 +171,7 @@ class _Statements:
                 bp("b_is_nan", type_=sa.Boolean),
             ).where(runs.c.run_id == bp("b_run_id"), runs.c.lifecycle_stage == ACTIVE),
             ["run_id", "key", "timestamp", "step", "value", "is_nan"],
-        )
+        ).execution_options(preserve_rowcount=True)
         self.insert_metrics = dialects.insert_ignore(dialect, metrics)
         self.upsert_latest = dialects.upsert_latest_metric(dialect, latest_metrics)
         self.param_state = (
@@ -518,6 +550,7 @@ class SqlTrackingStore(TrackingStore):
                 raise _run_not_found(run_id)
             return self._load_runs(conn, [row])[0]
 
+    @_retry_conflicts
     def update_run_info(self, run_id, run_status=None, end_time=None, run_name=None) -> RunInfo:
         values: dict[str, Any] = {}
         if run_status is not None:
@@ -552,6 +585,7 @@ class SqlTrackingStore(TrackingStore):
         self._set_lifecycle(run_id, ACTIVE)
 
     # -- logging -------------------------------------------------------------------------
+    @_retry_conflicts
     def log_metric(self, run_id, metric) -> None:
         v.validate_run_id(run_id)
         row = self._metric_row(run_id, v.validate_metric(metric))
@@ -562,6 +596,7 @@ class SqlTrackingStore(TrackingStore):
                 return
             conn.execute(self._s.upsert_latest, row)
 
+    @_retry_conflicts
     def log_param(self, run_id, param) -> None:
         v.validate_run_id(run_id)
         param = v.validate_param(param)
@@ -576,6 +611,7 @@ class SqlTrackingStore(TrackingStore):
             elif state.value != param.value:
                 raise HeadwaterError.invalid(v.param_conflict_message(run_id, param.key, state.value, param.value))
 
+    @_retry_conflicts
     def set_tag(self, run_id, tag) -> None:
         v.validate_run_id(run_id)
         tag = v.validate_tag(tag)
@@ -594,6 +630,7 @@ class SqlTrackingStore(TrackingStore):
             if not deleted:
                 raise HeadwaterError.not_found(f"No tag with name: {key} in run with id {run_id}")
 
+    @_retry_conflicts
     def log_batch(self, run_id, metrics=(), params=(), tags=()) -> None:
         v.validate_run_id(run_id)
         clean_metrics, clean_params, clean_tags = v.validate_batch(list(metrics), list(params), list(tags))
@@ -636,6 +673,7 @@ class SqlTrackingStore(TrackingStore):
         conn.execute(self._s.insert_metrics, list(rows.values()))
         conn.execute(self._s.upsert_latest, list(latest.values()))
 
+    @_retry_conflicts
     def log_inputs(self, run_id, datasets=()) -> None:
         inputs = list(datasets or ())
         v.validate_run_id(run_id)
