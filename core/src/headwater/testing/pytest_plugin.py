@@ -15,7 +15,11 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from headwater.plugins.manager import HeadwaterPluginManager, make_plugin_manager
+# The kit's modules are imported later, from test files; rewrite their asserts
+# so failures show the compared values.
+pytest.register_assert_rewrite("headwater.testing.conformance")
+
+from headwater.plugins.manager import HeadwaterPluginManager, make_plugin_manager  # noqa: E402
 
 
 @pytest.fixture
