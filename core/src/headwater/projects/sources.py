@@ -155,7 +155,9 @@ def _update_mirror(url: str, mirror: Path) -> None:
     if not mirror.exists():
         with cache.building(mirror) as scratch:
             try:
-                git("clone", "--bare", "--quiet", "--", url, str(scratch))  # scratch is empty
+                # pip-style "git+https://" is plain "https://" to git.
+                git_url = url[len("git+"):] if url.startswith("git+") else url
+                git("clone", "--bare", "--quiet", "--", git_url, str(scratch))  # scratch is empty
             except ProjectError as exc:
                 raise ProjectError(f"Could not fetch the git repository {shown}: {exc}") from None
         return
