@@ -43,7 +43,9 @@ def print_table(columns: list[str], rows: list[list[Any]], title: str | None = N
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*columns, title=title)
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")  # wrap long ids and names, never cut them
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     Console().print(table)

@@ -51,5 +51,6 @@ def upgrade(url: str | None) -> None:
     from headwater.tracking.uri import resolve_tracking_uri
 
     uri = url or resolve_tracking_uri()
-    _sql_store().upgrade_database(uri)
-    click.echo(f"Database {redact(uri)} is up to date.")
+    revision = _sql_store().upgrade_database(uri)
+    at = f" (schema revision {revision})" if revision else ""
+    click.echo(f"Database {redact(uri)} is up to date{at}.")
