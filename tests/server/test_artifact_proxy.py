@@ -378,3 +378,63 @@ def test_list_payload_matches_the_file_info_shape(proxy):
     proxy.request("PUT", f"{API}/artifacts/s/f.txt", b"abc")
     files = _json(proxy.request("GET", f"{API}/artifacts?path=s")[2])["files"]
     assert [FileInfo(**f) for f in files] == [FileInfo(path="f.txt", is_dir=False, file_size=3)]
+
+
+# -- through the whole server ------------------------------------------------------------------
+def test_server_info_says_multipart_is_off(tracking_server):
+    import requests
+
+    info = requests.get(f"{tracking_server.url}/api/3.0/mlflow/server-info", timeout=10).json()
+    assert info["artifact_serving_enabled"] is True
+    assert info["multipart_uploads_enabled"] is False and info["multipart_downloads_enabled"] is False
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_the_server_mounts_the_proxy_under_both_prefixes(tracking_server, prefix):
+    import requests
+
+    url = f"{tracking_server.url}{prefix}/artifacts/proxy-test/{prefix.strip('/').replace('/', '_')}.txt"
+    assert requests.put(url, data=b"via server", timeout=10).status_code == 200
+    answer = requests.get(url, timeout=10)
+    assert (answer.status_code, answer.content) == (200, b"via server")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    destination = tracking_server.options["artifacts_destination"]
+    assert (destination / "proxy-test" / url.rsplit("/", 1)[1]).read_bytes() == b"via server"
+
+
+def test_the_server_refuses_attack_paths(tracking_server):
+    host, port = "127.0.0.1", tracking_server.port
+    for attack in ("a/%2e%2e/%2e%2e/x", "..%2f..%2fx", "%2fetc%2fpasswd", "a%5c..%5cx"):
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        conn.request("GET", f"{API}/artifacts/{attack}")
+        response = conn.getresponse()
+        assert response.status == 400, attack
+        assert _json(response.read()) == {"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid path"}
+        conn.close()
+
+
+def test_the_server_with_no_serve_artifacts_answers_503(start_server, tmp_path):
+    import requests
+
+    server = start_server("--backend-store-uri", f"sqlite:///{tmp_path / 'off.db'}", "--no-serve-artifacts",
+                          cwd=tmp_path)
+    answer = requests.put(f"{server.url}{API}/artifacts/x/f.txt", data=b"x", timeout=10)
+    assert answer.status_code == 503 and answer.headers["content-type"].startswith("text/plain")
+    assert requests.get(f"{server.url}{API}/artifacts?path=x", timeout=10).status_code == 503
+
+
+def test_uploads_are_not_subject_to_the_json_body_cap(start_server, tmp_path):
+    """The server caps JSON bodies; artifact uploads stream, so the cap does not apply to them."""
+    import requests
+
+    server = start_server("--backend-store-uri", f"sqlite:///{tmp_path / 'cap.db'}",
+                          "--artifacts-destination", str(tmp_path / "art"),
+                          env={"HEADWATER_MAX_REQUEST_BYTES": str(1024 * 1024)}, cwd=tmp_path)
+    too_big_json = {"name": "x" * (2 * 1024 * 1024)}
+    assert requests.post(f"{server.url}/api/2.0/mlflow/experiments/create", json=too_big_json,
+                         timeout=30).status_code in (400, 413)
+    payload = os.urandom(3 * 1024 * 1024)
+    url = f"{server.url}{API}/artifacts/cap/large.bin"
+    assert requests.put(url, data=payload, timeout=60).status_code == 200
+    answer = requests.get(url, timeout=60)
+    assert answer.status_code == 200 and answer.content == payload

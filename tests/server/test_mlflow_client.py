@@ -391,3 +391,19 @@ def test_client_lists_a_sub_directory_of_a_run(server_url, client, local_tree):
         mlflow.log_artifacts(str(local_tree), artifact_path="tree")
     listed = client.list_artifacts(run.info.run_id, "tree")
     assert [(f.path, f.is_dir) for f in listed] == [("tree/readme.md", False), ("tree/sub", True)]
+
+
+def test_client_forced_to_multipart_falls_back_to_plain_transfers(server_url, client, tmp_path, monkeypatch):
+    """Multipart is off (server-info says so); a client forced to try gets the answer it falls back on."""
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1")
+    payload = os.urandom(64 * 1024)
+    source = tmp_path / "forced.bin"
+    source.write_bytes(payload)
+    mlflow.set_experiment(unique("multipart"))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(source))
+    local = mlflow.artifacts.download_artifacts(artifact_uri=f"{run.info.artifact_uri}/forced.bin",
+                                                dst_path=str(tmp_path / "out"))
+    assert open(local, "rb").read() == payload
