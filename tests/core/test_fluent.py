@@ -312,22 +312,24 @@ def test_reading_without_an_active_run_needs_a_run_id():
 def test_fluent_log_metric_adds_little_overhead(tracking):
     """The fluent call costs about what the client call costs (both are one store insert)."""
     client = headwater.Client()
+
+    def best_of(rounds, call):
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for i in range(100):
+                call(i)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
     with headwater.start_run() as run:
         run_id = run.info.run_id
-        for i in range(20):  # warm up
-            headwater.log_metric("warm", i)
-            client.log_metric(run_id, "warm", i)
-        n = 200
-        t0 = time.perf_counter()
-        for i in range(n):
-            client.log_metric(run_id, "direct", i, step=i)
-        direct = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for i in range(n):
-            headwater.log_metric("fluent", i, step=i)
-        fluent_time = time.perf_counter() - t0
-    assert fluent_time < direct * 1.5 + 0.05
-    assert len(headwater.get_metric_history("fluent", run_id=run_id)) == n
+        best_of(1, lambda i: headwater.log_metric("warm", i))  # warm up both paths
+        best_of(1, lambda i: client.log_metric(run_id, "warm", i))
+        direct = best_of(3, lambda i: client.log_metric(run_id, "direct", i, step=i))
+        fluent_time = best_of(3, lambda i: headwater.log_metric("fluent", i, step=i))
+    assert fluent_time < direct * 1.5 + 0.02
+    assert len(headwater.get_metric_history("fluent", run_id=run_id)) == 300
 
 
 # -- search -----------------------------------------------------------------------------------------
@@ -487,8 +489,9 @@ def test_git_tags_in_a_worktree(repo, tmp_path):
 def test_no_git_tags_outside_a_checkout(tmp_path):
     outside = tmp_path / "plain"
     outside.mkdir()
-    if context._git_dirs(str(outside)) is None:
-        assert context.git_tags(str(outside)) == {}
+    if context._git_dirs(str(outside)) is not None:
+        pytest.skip("the temporary directory lies inside a git checkout")
+    assert context.git_tags(str(outside)) == {}
 
 
 def test_runs_from_a_script_in_a_checkout_carry_its_commit(repo, monkeypatch):
