@@ -142,3 +142,12 @@ def test_uploaded_file_name_cannot_escape(setup):
         repo.log_artifact(str(weird))
     assert err.value.error_code == ErrorCode.INVALID_PARAMETER_VALUE
     assert sorted(os.listdir(outside)) == ["secret.txt"]
+
+
+def test_symlink_loop_inside_the_root_is_downloaded_once(setup):
+    repo, _, _, tmp_path = setup
+    os.makedirs(os.path.join(repo.root, "a"))
+    os.symlink(repo.root, os.path.join(repo.root, "a", "loop"), target_is_directory=True)
+    local = repo.download_artifacts("", str(tmp_path / "dl-loop"))
+    assert os.path.isfile(os.path.join(local, "inside.txt"))
+    assert not os.path.exists(os.path.join(local, "a", "loop", "a", "loop"))

@@ -187,6 +187,22 @@ class LocalArtifactRepository(ArtifactRepository):
             raise HeadwaterError.not_found(f"No artifact found at '{relative}' under {self.artifact_uri}")
         return os.path.isdir(resolved)
 
+    def _download_tree(self, path: str, dst_root: str, _seen: set[str] | None = None) -> None:
+        # Like the base class, but a symlink looping back up the tree is copied once, not forever.
+        seen = set() if _seen is None else _seen
+        _, resolved = self._resolve(path)
+        if resolved in seen:
+            return
+        seen.add(resolved)
+        os.makedirs(os.path.join(dst_root, path), exist_ok=True)
+        for info in self.list_artifacts(path or None):
+            if info.is_dir:
+                self._download_tree(info.path, dst_root, seen)
+            else:
+                local = os.path.join(dst_root, info.path)
+                os.makedirs(os.path.dirname(local), exist_ok=True)
+                self.download_file(info.path, local)
+
     # -- deleting --------------------------------------------------------------------
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         _, resolved = self._resolve(artifact_path)
