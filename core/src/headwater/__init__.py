@@ -24,10 +24,13 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         fluent = importlib.import_module(_FLUENT)
-        if name in fluent.__all__:
-            return getattr(fluent, name)
-        raise AttributeError(f"module 'headwater' has no attribute {name!r}")
-    return getattr(importlib.import_module(module_name), name)
+        if name not in fluent.__all__:
+            raise AttributeError(f"module 'headwater' has no attribute {name!r}")
+        value = getattr(fluent, name)
+    else:
+        value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value  # later lookups (headwater.log_metric in a loop) skip this function
+    return value
 
 
 def __dir__() -> list[str]:
