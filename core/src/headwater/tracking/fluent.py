@@ -272,8 +272,11 @@ def start_run(
     existing_id = run_id
     if existing_id is None and (existing_id := first_env(RUN_ID_ENV)) is not None:
         # The environment names the run of this process only once; later runs are new.
+        # Only the variable read is consumed: MLflow's client in the same script (a
+        # project run) still resumes the same run from MLFLOW_RUN_ID.
         for name in RUN_ID_ENV:
-            os.environ.pop(name, None)
+            if os.environ.pop(name, None) is not None:
+                break
     if existing_id:
         run = _resume(client, existing_id, experiment_id, run_name, tags)
     else:
