@@ -260,6 +260,14 @@ def test_the_root_itself_is_not_a_file_path(proxy, layout, method):
     assert (root / "keep/f.txt").exists()
 
 
+@pytest.mark.parametrize("path", ["x/f.txt/below.txt", "x/" + "n" * 300])
+def test_paths_the_storage_cannot_hold_are_400_not_500(proxy, path):
+    proxy.request("PUT", f"{API}/artifacts/x/f.txt", b"a file where a folder would be needed")
+    status, _, body = proxy.request("PUT", f"{API}/artifacts/{path}", b"data")
+    assert status == 400
+    assert _json(body)["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
 # -- content types -------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, expected",

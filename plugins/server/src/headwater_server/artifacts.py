@@ -20,8 +20,10 @@ upload or download.
 
 from __future__ import annotations
 
+import errno
 import io
 import mimetypes
+import os
 import posixpath
 import re
 import threading
@@ -48,6 +50,10 @@ _TEXT_EXTENSIONS = frozenset(
 )
 # Types a browser may execute or render as an active document; never sent as such.
 _ACTIVE_TYPE = re.compile(r"html|xml|svg|javascript|ecmascript|xsl|x-shockwave-flash|^text/css$", re.I)
+# Storage errors caused by the path a client chose rather than by the server.
+_BAD_PATH_ERRNOS = frozenset(
+    {errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ}
+)
 _TOKEN = re.compile(r"^[A-Za-z0-9!#$&+.^_`|~-]+$")
 
 
@@ -174,6 +180,12 @@ def build_artifacts_router(
             return await action()
         except HeadwaterError as err:
             return _error(err, holder.destination_uri)
+        except OSError as err:
+            if err.errno not in _BAD_PATH_ERRNOS:
+                raise  # a storage failure (disk full, permissions): the server's 500 handler
+            # e.g. a file where a folder is needed, or a name too long for the storage
+            bad = HeadwaterError.invalid(f"Invalid path: {os.strerror(err.errno)}")
+            return _error(bad, holder.destination_uri)
 
     @router.get("/artifacts", summary="List the artifacts directly under a path")
     async def list_artifacts(request: Request, path: str | None = None) -> Response:
