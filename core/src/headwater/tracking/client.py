@@ -284,7 +284,11 @@ class Client:
     # -- artifacts ------------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> Any:
         """The artifact repository rooted at the run's ``artifact_uri``."""
-        return self.plugin_manager.artifact_repository(self.get_run(run_id).info.artifact_uri)
+        uri = self.get_run(run_id).info.artifact_uri
+        # A store may know where its URIs live: the REST store resolves ``mlflow-artifacts:``
+        # against its own server, whatever the process-wide tracking URI is.
+        resolve = getattr(self.store, "resolve_artifact_uri", None)
+        return self.plugin_manager.artifact_repository(resolve(uri) if resolve else uri)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
         """Log one file, or a directory's contents (as the R API's ``mlflow_log_artifact``)."""
