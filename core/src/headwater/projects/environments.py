@@ -54,6 +54,12 @@ def _conda_exe() -> str | None:
     return None
 
 
+def _uv_exe() -> str | None:
+    """uv on PATH, else the one ``pip install uv`` put beside this interpreter."""
+    beside = Path(sys.executable).with_name("uv")
+    return shutil.which("uv") or (str(beside) if beside.is_file() else None)
+
+
 def _version_matches(wanted: str, actual: str) -> bool:
     return actual.split(".")[: len(wanted.split("."))] == wanted.split(".")
 
@@ -219,7 +225,7 @@ def plan_environment(project: Project, env_manager: str | None) -> EnvironmentPl
         if not req.is_file():
             raise ProjectError(f"The environment of {project.root} needs {req}, which does not exist.")
     if manager == "uv":
-        tool = shutil.which("uv")
+        tool = _uv_exe()
         if tool is None:
             raise ProjectError("--env-manager uv needs the uv command, and it is not installed (pip install uv).")
         return EnvironmentPlan("uv", project, python_env=python_env, tool=tool)
