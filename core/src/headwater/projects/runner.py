@@ -164,6 +164,7 @@ def run(
     except PluginError as exc:
         raise ProjectError(str(exc)) from None
     config = parse_backend_config(backend_config)
+    backend_impl = backend_factory(config)  # a bad config is refused here, before any run exists
     tracking_uri = absolute_tracking_uri(resolve_tracking_uri(tracking_uri))
 
     source = fetch_project(uri, version)
@@ -213,7 +214,7 @@ def run(
             f"Run (ID '{run_id}') in experiment {experiment}: {commands.display(argv)}",
             markup=False, highlight=False, soft_wrap=True,
         )
-        submitted = backend_factory(config).submit(job)
+        submitted = backend_impl.submit(job)
     except BaseException as exc:
         reason = str(exc) or type(exc).__name__
         killed = isinstance(exc, KeyboardInterrupt)
