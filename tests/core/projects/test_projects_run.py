@@ -297,3 +297,28 @@ def test_failure_after_the_run_exists_is_recorded(make_project, client, monkeypa
     assert run.info.status == RunStatus.FAILED
     assert "not on the environment's PATH" in run.data.tags["headwater.project.failureReason"]
 
+
+
+def test_web_path_parameter_is_downloaded(demo, client, result_file, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "remote.csv").write_text("x,y\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/remote.csv"
+        projects.run(str(demo), parameters={"name": "x", "data": url}, storage_dir=str(tmp_path / "st"))
+        argv = json.loads(result_file.read_text())["argv"]
+        assert argv[argv.index("--data") + 1] == str(tmp_path / "st" / "param_2" / "remote.csv")
+        with pytest.raises(ProjectError, match="Cannot download"):
+            projects.run(str(demo), parameters={"name": "x", "data": url + ".missing"})
+    finally:
+        server.shutdown()
+    (run, ) = all_runs(client)  # the failed download created no run
+    assert run.data.params["data"] == url

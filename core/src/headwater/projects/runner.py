@@ -113,6 +113,8 @@ def _downloader(storage_dir: str | None, tracking_uri: str):
 
                 run_id, _, path = uri[len("runs:/"):].partition("/")
                 return Client(tracking_uri).download_artifacts(run_id, path, str(target))
+            if uri.startswith(("http://", "https://")):
+                return _download_url(uri, target)
             from headwater.plugins.manager import get_plugin_manager
 
             parent, _, name = uri.rstrip("/").rpartition("/")
@@ -122,6 +124,23 @@ def _downloader(storage_dir: str | None, tracking_uri: str):
             raise ProjectError(f"Cannot download the path parameter value {uri!r}: {exc}") from None
 
     return download
+
+
+def _download_url(url: str, target: Path) -> str:
+    """A plain web file (not an artifact store): streamed to ``target/<its name>``."""
+    import requests
+
+    name = os.path.basename(urlsplit(url).path) or "download"
+    path = target / name
+    try:
+        with requests.get(url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            with open(path, "wb") as out:
+                for chunk in response.iter_content(1 << 20):
+                    out.write(chunk)
+    except requests.RequestException as exc:
+        raise ProjectError(f"Cannot download the path parameter value {url!r}: {exc}") from None
+    return str(path)
 
 
 def _parent_run_id() -> str | None:
