@@ -30,9 +30,18 @@ class ServerProcess:
     log_path: Path
 
     def reset(self) -> None:
+        """Empty the database; the default experiment is back, active and named "Default"."""
         from headwater_store_sql.testing import reset_database
 
         reset_database(self.backend_store_uri)
+        # reset_database keeps experiment 0 as the last test left it (perhaps deleted or renamed).
+        api = f"{self.url}/api/2.0/mlflow/experiments"
+        default = requests.get(f"{api}/get", params={"experiment_id": "0"}, timeout=10).json()["experiment"]
+        if default["lifecycle_stage"] != "active":
+            requests.post(f"{api}/restore", json={"experiment_id": "0"}, timeout=10).raise_for_status()
+        if default["name"] != "Default":
+            requests.post(f"{api}/update", json={"experiment_id": "0", "new_name": "Default"},
+                          timeout=10).raise_for_status()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
