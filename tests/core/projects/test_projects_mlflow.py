@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 
 import pytest
@@ -70,7 +69,7 @@ def server_uri(tmp_path):
         log.close()
 
 
-def test_headwater_and_mlflow_clients_log_into_one_finished_run(make_project, server_uri, monkeypatch):
+def test_headwater_and_mlflow_clients_log_into_one_finished_run(make_project, server_uri):
     pytest.importorskip("mlflow")
     root = make_project({"MLproject": "entry_points:\n  main:\n    command: python mixed.py\n", "mixed.py": SCRIPT})
     env = {"HEADWATER_TRACKING_URI": server_uri, "MLFLOW_TRACKING_URI": server_uri,
