@@ -75,7 +75,7 @@ class SearchExperimentsConformance(StoreConformanceBase):
         assert sorted(found) == sorted(expected)
 
     @pytest.mark.parametrize("filter_string", INVALID_FILTERS)
-    def test_invalid_experiment_filter(self, tracking_store, catalogue, filter_string):
+    def test_invalid_experiment_filter(self, tracking_store, filter_string):
         with raises_code(INVALID):
             tracking_store.search_experiments(filter_string=filter_string)
 
@@ -124,7 +124,7 @@ class SearchExperimentsConformance(StoreConformanceBase):
         assert first.name == "proj-a-renamed"
 
     @pytest.mark.parametrize("order_by", ["tags.owner", "foo", "name sideways", "lifecycle_stage"])
-    def test_invalid_experiment_order_by(self, tracking_store, catalogue, order_by):
+    def test_invalid_experiment_order_by(self, tracking_store, order_by):
         with raises_code(INVALID):
             tracking_store.search_experiments(order_by=[order_by])
 

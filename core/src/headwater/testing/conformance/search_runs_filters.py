@@ -180,7 +180,7 @@ class SearchRunsFilterConformance(StoreConformanceBase):
         assert set(search_ids(tracking_store, [experiment_id], None)) == set(zoo.values())
 
     @pytest.mark.parametrize("filter_string", INVALID_FILTERS)
-    def test_invalid_run_filter(self, tracking_store, experiment_id, zoo, filter_string):
+    def test_invalid_run_filter(self, tracking_store, experiment_id, filter_string):
         with raises_code(ErrorCode.INVALID_PARAMETER_VALUE):
             tracking_store.search_runs([experiment_id], filter_string=filter_string)
 
