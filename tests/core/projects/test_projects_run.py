@@ -142,7 +142,8 @@ def test_failed_command_marks_the_run_failed(demo, client, result_file, monkeypa
     assert err.value.status == RunStatus.FAILED
 
 
-def test_ctrl_c_stops_the_child_and_marks_the_run_killed(demo, client, result_file):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_the_child_and_marks_the_run_killed(demo, client, result_file, sig):
     process = subprocess.Popen([HEADWATER, "run", str(demo), "-e", "sleepy"], stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
@@ -152,7 +153,7 @@ def test_ctrl_c_stops_the_child_and_marks_the_run_killed(demo, client, result_fi
         child_pid = int(result_file.read_text())
         (run,) = all_runs(client)
         assert run.info.status == RunStatus.RUNNING
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -322,3 +323,23 @@ def test_web_path_parameter_is_downloaded(demo, client, result_file, tmp_path):
         server.shutdown()
     (run, ) = all_runs(client)  # the failed download created no run
     assert run.data.params["data"] == url
+
+
+def test_run_inside_an_active_run_is_its_child(demo, client, result_file):
+    import headwater
+
+    with headwater.start_run() as parent:
+        child = projects.run(str(demo), parameters={"name": "x"})
+    assert client.get_run(child.run_id).data.tags["mlflow.parentRunId"] == parent.info.run_id
+
+
+def test_relative_tracking_paths_are_made_absolute(tmp_path, monkeypatch):
+    from headwater.projects.runner import absolute_tracking_uri
+
+    monkeypatch.chdir(tmp_path)
+    assert absolute_tracking_uri("sqlite:///hw.db") == f"sqlite:///{tmp_path / 'hw.db'}"
+    assert absolute_tracking_uri("sqlite:////abs/hw.db") == "sqlite:////abs/hw.db"
+    assert absolute_tracking_uri("sqlite:///:memory:") == "sqlite:///:memory:"
+    assert absolute_tracking_uri("file:mlruns") == (tmp_path / "mlruns").as_uri()
+    assert absolute_tracking_uri("mlruns") == str(tmp_path / "mlruns")
+    assert absolute_tracking_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"

@@ -183,13 +183,22 @@ class ProcessRun(SubmittedRun):
         return RunStatus.RUNNING if returncode is None else status_for_returncode(returncode)
 
     def cancel(self) -> None:
-        stop_process_group(self.process)
-        self._finish(RunStatus.KILLED)
+        try:
+            stop_process_group(self.process)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop asking politely
+            stop_process_group(self.process, grace=0, signals=(signal.SIGKILL,))
+            raise
+        finally:
+            self._finish(RunStatus.KILLED)
 
 
-def stop_process_group(process: subprocess.Popen, grace: float = _STOP_GRACE_SECONDS) -> None:
+def stop_process_group(
+    process: subprocess.Popen,
+    grace: float = _STOP_GRACE_SECONDS,
+    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL),
+) -> None:
     """SIGINT the child's session (as Ctrl-C would), then SIGTERM, then SIGKILL."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+    for sig in signals:
         if process.poll() is not None:
             return
         try:
