@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
 BACKENDS = [
@@ -40,3 +43,55 @@ def _close_reset_engines():
     from headwater_store_sql.testing import dispose_engines
 
     dispose_engines()
+
+
+# Same servers as the root conftest; these tests need databases of their own.
+_ADMIN_URIS = {
+    "postgresql": os.environ.get("HEADWATER_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    "mysql": os.environ.get("HEADWATER_TEST_MYSQL_ADMIN", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+
+
+@pytest.fixture
+def new_database(tmp_path):
+    """``new_database(backend)``: the URI of a brand-new, empty database, dropped after the test."""
+    import sqlalchemy
+
+    created: list[tuple[str, str]] = []
+
+    def make(backend: str) -> str:
+        name = f"hw_{os.getpid()}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        engine = sqlalchemy.create_engine(_ADMIN_URIS[backend], isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        engine.dispose()
+        created.append((backend, name))
+        url = sqlalchemy.engine.make_url(_ADMIN_URIS[backend]).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    for backend, name in created:
+        engine = sqlalchemy.create_engine(_ADMIN_URIS[backend], isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+        pytest.param("mysql", id="mysql", marks=pytest.mark.mysql),
+    ]
+)
+def fresh_database_uri(request, new_database) -> str:
+    """A brand-new, empty database on each backend in turn."""
+    return new_database(request.param)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from headwater.exceptions import ErrorCode, HeadwaterError
-from headwater_store_sql.engine import create_engine, write_engine
+from headwater_store_sql.engine import create_engine, sqlite_file, write_engine
 from headwater_store_sql.schema import VERSION_TABLE
 
 # The newest revision in migrations/versions (a test keeps the two equal), so
@@ -118,6 +118,11 @@ def _upgrade(engine: Engine, revision: str = "head") -> None:
 
 def ensure_schema(engine: Engine) -> None:
     """Bring the database to the current schema once per process (cheap when current)."""
+    if engine.dialect.name == "sqlite" and sqlite_file(engine.url) is None:
+        # Every in-memory engine is a database of its own.
+        if _fast_revision(engine) != HEAD_REVISION:
+            _upgrade(engine)
+        return
     key = engine.url.render_as_string(hide_password=False)
     if key in _verified:
         return

@@ -1,8 +1,8 @@
 """Helpers for tests that run against a SQL store database.
 
 ``reset_database(uri)`` empties every table of the tracking schema (creating
-the schema first if needed) and puts back the default experiment as it was,
-so one database can serve a whole test session. Ids start again from 1.
+the schema first if needed) and puts back the default experiment, active and
+with its artifact location, so one database can serve a whole test session.
 """
 
 from __future__ import annotations
@@ -29,24 +29,28 @@ def _engine(uri: str) -> Engine:
 
 
 def reset_database(uri: str) -> None:
-    """Delete every row of the tracking tables except the default experiment's."""
+    """Delete every row of the tracking tables; the default experiment stays (active, no tags).
+
+    New experiment ids start from 1 again on SQLite and PostgreSQL; MySQL keeps
+    counting (resetting AUTO_INCREMENT is DDL, slow, and waits for every open
+    transaction on the table).
+    """
     engine = _engine(uri)
     ensure_schema(engine)
     dialect = engine.dialect.name
     with write_engine(engine).begin() as conn:
         default = conn.execute(sa.select(experiments).where(experiments.c.experiment_id == 0)).first()
+        for table in TABLES_CHILDREN_FIRST:
+            conn.execute(sa.delete(table))
         if dialect == "postgresql":
-            names = ", ".join(t.name for t in TABLES_CHILDREN_FIRST)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        else:
-            for table in TABLES_CHILDREN_FIRST:
-                conn.execute(sa.delete(table))
+            for table, column in ((experiments, "experiment_id"), (datasets, "dataset_id")):
+                conn.execute(
+                    sa.text("SELECT setval(pg_get_serial_sequence(:table, :column), 1, false)"),
+                    {"table": table.name, "column": column},
+                )
         if default is not None:
-            dialects.insert_with_explicit_id(conn, dialect, experiments, dict(default._mapping))
-    if dialects.is_mysql(dialect):
-        with engine.begin() as conn:  # DDL: commits on its own in MySQL
-            for table in (experiments, datasets):
-                conn.exec_driver_sql(f"ALTER TABLE {table.name} AUTO_INCREMENT = 1")
+            row = {**default._mapping, "lifecycle_stage": "active"}
+            dialects.insert_with_explicit_id(conn, dialect, experiments, row)
 
 
 def dispose_engines() -> None:
