@@ -147,3 +147,24 @@ def test_uri_resolution_refuses(uri, tracking):
     with pytest.raises(HeadwaterError) as info:
         resolve_artifact_uri(uri, tracking)
     assert info.value.error_code == ErrorCode.INVALID_PARAMETER_VALUE
+
+
+def test_big_uploads_show_progress_on_stderr_only(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HEADWATER_PROGRESS_MIN_BYTES", "1000")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(5000))
+    repo.log_artifact(str(source))
+    repo.download_file("big.bin", str(tmp_path / "back.bin"))
+    assert (tmp_path / "back.bin").read_bytes() == source.read_bytes()
+    captured = capsys.readouterr()
+    assert "Uploading big.bin" in captured.err and "5.0/5.0 kB" in captured.err
+    assert captured.out == ""
+
+
+def test_small_uploads_show_no_progress(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    source = tmp_path / "small.bin"
+    source.write_bytes(b"x" * 5000)
+    repo.log_artifact(str(source))
+    assert "Uploading" not in capsys.readouterr().err

@@ -199,9 +199,11 @@ class ProxyArtifactRepository(ArtifactRepository):
         if total < threshold or not sys.stderr.isatty():
             yield None
             return
+        from rich.console import Console
         from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
+        # On stderr: stdout may carry output that callers parse (the CLI's downloaded path).
         with Progress(*Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(),
-                      transient=True) as progress:
+                      console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task(description, total=total)
             yield lambda n: progress.update(task, advance=n)
