@@ -67,6 +67,9 @@ def build_openapi(app: Any, static_prefix: str = "") -> dict[str, Any]:
 
     error = _json("ErrorResponse", "An error: `error_code` is an MLflow error code name")
     paths = document.setdefault("paths", {})
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            _describe_errors(path, method, op, error)
     for ep in ENDPOINTS:
         operations: dict[str, Any] = {}
         tag = ep.path.split("/", 1)[0]
@@ -94,3 +97,21 @@ def build_openapi(app: Any, static_prefix: str = "") -> dict[str, Any]:
                 "responses": {"200": _json("ServerInfo", "Success")}}
     }
     return document
+
+
+def _describe_errors(path: str, method: str, op: dict[str, Any], error: dict[str, Any]) -> None:
+    """Routes declared the FastAPI way answer errors as JSON ``{error_code, message}``.
+
+    Their request validation errors are answered 400 (see the app's handlers),
+    never 422, and an artifact download is the file's bytes in any media type.
+    """
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)
+    responses.setdefault("default", error)
+    if "{artifact_path}" in path:
+        # A path no route pattern matches (say, one holding a newline) is an unknown route: plain text.
+        responses.setdefault("404", {"description": "No such artifact (JSON), or no such route (text)",
+                                     "content": {**error["content"], "text/plain": {"schema": {"type": "string"}}}})
+    if method == "get" and path.endswith("/artifacts/{artifact_path}"):
+        responses["200"] = {"description": "The file's bytes",
+                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}

@@ -43,8 +43,14 @@ class Endpoint:
 
 # -- helpers ------------------------------------------------------------------------------
 def _experiment_id(p: Params, name: str = "experiment_id") -> str:
-    raw = p.text(name, required=True, numbers_ok=True)
-    return validation.validate_experiment_id(raw)
+    return _canonical_experiment_id(p.text(name, required=True, numbers_ok=True))
+
+
+def _canonical_experiment_id(raw: str | None) -> str:
+    try:
+        return validation.validate_experiment_id(raw)
+    except ValueError:  # digits int() refuses, such as "²"
+        raise HeadwaterError.invalid(f"Invalid experiment ID '{raw}'. Experiment IDs must be integers.") from None
 
 
 def _run_id(p: Params) -> str:
@@ -284,7 +290,7 @@ def log_outputs(ctx: Any, p: Params) -> dict[str, Any]:
 def search_runs(ctx: Any, p: Params) -> dict[str, Any]:
     max_results = _max_results(p.integer("max_results", default=validation.SEARCH_RUNS_MAX_RESULTS_DEFAULT))
     result = ctx.tracking.search_runs(
-        experiment_ids=[validation.validate_experiment_id(e) for e in p.texts("experiment_ids", numbers_ok=True)],
+        experiment_ids=[_canonical_experiment_id(e) for e in p.texts("experiment_ids", numbers_ok=True)],
         filter_string=p.text("filter") or None,
         run_view_type=_view_type(p, "run_view_type"),
         max_results=max_results,
