@@ -206,6 +206,18 @@ def as_list(value: Any, name: str) -> list[Any]:
     return [value]
 
 
+def as_object(item: Any, path: str) -> "Params":
+    """One item of a repeated message field: a JSON object (GET may send it as JSON text)."""
+    if isinstance(item, str):
+        try:
+            item = orjson.loads(item)
+        except orjson.JSONDecodeError:
+            raise invalid(path, item) from None
+    if not isinstance(item, dict):
+        raise invalid(path, item)
+    return Params(snake_keys(item), f"{path}.")
+
+
 class Params:
     """Typed access to one request's parameters (a dict with snake_case keys)."""
 
@@ -248,17 +260,7 @@ class Params:
     def objects(self, name: str, required: bool = False) -> list["Params"]:
         """A repeated message field: each item a JSON object (GET may send it as JSON text)."""
         path = self.prefix + name
-        out = []
-        for i, item in enumerate(as_list(self._get(name, None, required), path)):
-            if isinstance(item, str):
-                try:
-                    item = orjson.loads(item)
-                except orjson.JSONDecodeError:
-                    raise invalid(f"{path}[{i}]", item) from None
-            if not isinstance(item, dict):
-                raise invalid(f"{path}[{i}]", item)
-            out.append(Params(snake_keys(item), f"{path}[{i}]."))
-        return out
+        return [as_object(item, f"{path}[{i}]") for i, item in enumerate(as_list(self._get(name, None, required), path))]
 
     def object(self, name: str) -> "Params":
         value = self.data.get(name)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from headwater import validation
-from headwater.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag, ViewType
+from headwater.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, RunTag, ViewType
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.store.artifacts import safe_relative_path
 
-from headwater_server import render
+from headwater_server import items, render
 from headwater_server.artifact_roots import repository_for
 from headwater_server.wire import Params, invalid
 
@@ -69,13 +69,6 @@ def _max_results(value: int | None, limit: int = SEARCH_MAX_RESULTS, name: str =
     return value
 
 
-def _tags(p: Params, name: str = "tags") -> list[RunTag]:
-    return [
-        RunTag.model_construct(key=t.text("key", required=True), value=t.text("value") or "")
-        for t in p.objects(name)
-    ]
-
-
 def _view_type(p: Params, name: str) -> ViewType:
     value = p.data.get(name)
     return ViewType.parse(value) if value not in (None, "") else ViewType.ACTIVE_ONLY
@@ -86,7 +79,7 @@ def create_experiment(ctx: Any, p: Params) -> dict[str, Any]:
     name = p.text("name", required=True)
     location = p.text("artifact_location") or None
     validation.validate_artifact_location(location)
-    tags = [(t.key, t.value) for t in _tags(p)]
+    tags = [(t.key, t.value) for t in items.tags(p)]
     return {"experiment_id": ctx.tracking.create_experiment(name, location, tags)}
 
 
@@ -149,7 +142,7 @@ def create_run(ctx: Any, p: Params) -> dict[str, Any]:
         experiment_id=_experiment_id(p),
         user_id=p.text("user_id") or None,
         start_time=p.integer("start_time"),
-        tags=_tags(p),
+        tags=items.tags(p),
         run_name=p.text("run_name") or None,
     )
     return {"run": render.run(run)}
@@ -181,34 +174,21 @@ def get_run(ctx: Any, p: Params) -> dict[str, Any]:
     return {"run": render.run(ctx.tracking.get_run(_run_id(p)))}
 
 
-def _metric(m: Params, run_id: str | None = None) -> Metric:
-    return Metric.model_construct(
-        key=m.text("key", required=True),
-        value=m.number("value", required=True),
-        timestamp=m.integer("timestamp", required=True),
-        step=m.integer("step", default=0),
-        run_id=run_id,
-        model_id=m.text("model_id") or None,
-        dataset_name=m.text("dataset_name") or None,
-        dataset_digest=m.text("dataset_digest") or None,
-    )
-
-
 def log_metric(ctx: Any, p: Params) -> dict[str, Any]:
     run_id = _run_id(p)
-    ctx.tracking.log_metric(run_id, _metric(p, run_id))
+    ctx.tracking.log_metric(run_id, items.metric(p, run_id))
     return {}
 
 
 def log_param(ctx: Any, p: Params) -> dict[str, Any]:
     run_id = _run_id(p)
-    ctx.tracking.log_param(run_id, Param.model_construct(key=p.text("key", required=True), value=p.text("value") or ""))
+    ctx.tracking.log_param(run_id, Param(key=p.text("key", required=True), value=p.text("value") or ""))
     return {}
 
 
 def set_tag(ctx: Any, p: Params) -> dict[str, Any]:
     run_id = _run_id(p)
-    ctx.tracking.set_tag(run_id, RunTag.model_construct(key=p.text("key", required=True), value=p.text("value") or ""))
+    ctx.tracking.set_tag(run_id, RunTag(key=p.text("key", required=True), value=p.text("value") or ""))
     return {}
 
 
@@ -220,12 +200,7 @@ def delete_tag(ctx: Any, p: Params) -> dict[str, Any]:
 
 def log_batch(ctx: Any, p: Params) -> dict[str, Any]:
     run_id = _run_id(p)
-    metrics = [_metric(m) for m in p.objects("metrics")]
-    params = [
-        Param.model_construct(key=x.text("key", required=True), value=x.text("value") or "")
-        for x in p.objects("params")
-    ]
-    ctx.tracking.log_batch(run_id, metrics, params, _tags(p))
+    ctx.tracking.log_batch(run_id, items.metrics(p), items.params(p), items.tags(p))
     return {}
 
 
