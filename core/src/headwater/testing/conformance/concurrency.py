@@ -54,6 +54,19 @@ class ConcurrencyConformance(StoreConformanceBase):
         run_in_threads(work)
         assert tracking_store.get_run(run_id).data.params == {f"shared{i}": "same" for i in range(5)}
 
+    def test_racing_upserts_and_duplicates(self, tracking_store, run_id):
+        # Same tag key, same metric point, from every thread at once: no
+        # thread sees an error, one tag value and one point survive.
+        def work(worker):
+            for i in range(5):
+                tracking_store.set_tag(run_id, tag(f"shared{i}", str(worker)))
+                tracking_store.log_metric(run_id, metric("same", 1.0, timestamp=10 + i, step=i))
+
+        run_in_threads(work)
+        tags = tracking_store.get_run(run_id).data.tags
+        assert all(tags[f"shared{i}"] in {str(w) for w in range(THREADS)} for i in range(5))
+        assert history(tracking_store, run_id, "same") == [(10 + i, i, 1.0) for i in range(5)]
+
     def test_batches_to_the_same_run(self, tracking_store, run_id):
         def work(worker):
             for i in range(5):

@@ -111,6 +111,15 @@ class ExperimentConformance(StoreConformanceBase):
         tracking_store.set_experiment_tag(experiment_id, key, value)
         assert tracking_store.get_experiment(experiment_id).tags == {key: value}
 
+    def test_multibyte_names_and_tags_fill_the_limits(self, tracking_store):
+        rocket = "\U0001F680"  # limits count characters, not bytes
+        name = unique_name(rocket)[:500].ljust(500, rocket)
+        exp_id = tracking_store.create_experiment(name, tags={"note": rocket * 20000})
+        exp = tracking_store.get_experiment(exp_id)
+        assert exp.name == name
+        assert exp.tags == {"note": rocket * 20000}
+        assert tracking_store.get_experiment_by_name(name).experiment_id == exp_id
+
     def test_unknown_experiment(self, tracking_store):
         with raises_code(MISSING):
             tracking_store.get_experiment("987654321")

@@ -18,7 +18,7 @@ from headwater.testing.conformance.base import (
     raises_code,
     tag,
 )
-from headwater.validation import FLOAT_MAX, MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH
+from headwater.validation import FLOAT_MAX, MAX_KEY_LENGTH, MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH
 
 INVALID = ErrorCode.INVALID_PARAMETER_VALUE
 MISSING = ErrorCode.RESOURCE_DOES_NOT_EXIST
@@ -176,6 +176,17 @@ class MetricParamConformance(StoreConformanceBase):
         tracking_store.log_param(run_id, param("long", long_value))
         tracking_store.log_param(run_id, param("long", long_value))  # same after truncation
         assert tracking_store.get_run(run_id).data.params["long"] == "v" * MAX_PARAM_VALUE_LENGTH
+
+    def test_multibyte_values_fill_the_limits(self, tracking_store, run_id):
+        # Limits count characters, not bytes: 4-byte characters must fit too.
+        rocket = "\U0001F680"
+        tracking_store.log_param(run_id, param("p", rocket * (MAX_PARAM_VALUE_LENGTH + 1)))
+        tracking_store.set_tag(run_id, tag("t", "\u00e9" + rocket * (MAX_TAG_VALUE_LENGTH + 1)))
+        tracking_store.log_param(run_id, param("unicode", "na\u00efve \u65e5\u672c " + rocket))
+        data = tracking_store.get_run(run_id).data
+        assert data.params["p"] == rocket * MAX_PARAM_VALUE_LENGTH
+        assert data.tags["t"] == "\u00e9" + rocket * (MAX_TAG_VALUE_LENGTH - 1)
+        assert data.params["unicode"] == "na\u00efve \u65e5\u672c " + rocket
 
     def test_log_param_to_unknown_run(self, tracking_store):
         with raises_code(MISSING):

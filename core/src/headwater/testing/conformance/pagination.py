@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from headwater.exceptions import ErrorCode
+from headwater.store.paging import encode_page_token
 from headwater.testing.conformance.base import StoreConformanceBase, metric, raises_code, run_ids
 from headwater.validation import SEARCH_MAX_RESULTS_LIMIT, SEARCH_RUNS_MAX_RESULTS_DEFAULT
 
@@ -57,6 +58,14 @@ class PaginationConformance(StoreConformanceBase):
         single = tracking_store.search_runs([experiment_id], filter_string="metrics.m >= 1", order_by=["metrics.m DESC"])
         assert run_ids(runs) == run_ids(single.items)
         assert len(runs) == 6 and single.token is None
+
+    def test_token_past_the_end_gives_an_empty_last_page(self, tracking_store, experiment_id):
+        make_runs(tracking_store, experiment_id, 3)
+        first = tracking_store.search_runs([experiment_id], max_results=2)
+        second = tracking_store.search_runs([experiment_id], max_results=2, page_token=first.token)
+        assert len(second.items) == 1 and second.token is None
+        beyond = tracking_store.search_runs([experiment_id], max_results=2, page_token=encode_page_token(50))
+        assert (beyond.items, beyond.token) == ([], None)
 
     def test_search_experiments_pages(self, tracking_store):
         for i in range(6):
