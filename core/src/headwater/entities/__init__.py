@@ -1,6 +1,14 @@
 """Pydantic entities exchanged between the client, stores and server."""
 
 from headwater.entities.enums import LifecycleStage, RunStatus, SourceType, ViewType
+from headwater.entities.logged_model import LoggedModel, LoggedModelStatus
+from headwater.entities.registry import (
+    ModelVersion,
+    ModelVersionStage,
+    ModelVersionStatus,
+    RegisteredModel,
+)
+from headwater.entities.summaries import MetricBucket, RunKeys
 from headwater.entities.tracking import (
     Dataset,
     DatasetInput,
@@ -11,10 +19,13 @@ from headwater.entities.tracking import (
     Metric,
     PagedList,
     Param,
+    LoggedModelInput,
+    LoggedModelOutput,
     Run,
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunTag,
 )
 
@@ -26,13 +37,24 @@ __all__ = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelOutput",
+    "LoggedModelStatus",
     "Metric",
+    "MetricBucket",
+    "ModelVersion",
+    "ModelVersionStage",
+    "ModelVersionStatus",
     "PagedList",
     "Param",
+    "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",
     "RunInputs",
+    "RunOutputs",
+    "RunKeys",
     "RunStatus",
     "RunTag",
     "SourceType",

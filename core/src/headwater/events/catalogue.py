@@ -1,4 +1,4 @@
-"""The event catalogue: every tracking event's name and payload.
+"""The event catalogue: every tracking and model-registry event's name and payload.
 
 Names are the ones the R API's external observers receive (``create_run``,
 ``log_metric``, ...). Each payload is a pydantic model; the event envelope
@@ -117,6 +117,90 @@ class ArtifactsLogged(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
+# -- model registry ----------------------------------------------------------------
+class RegisteredModelCreated(BaseModel):
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RegisteredModelRenamed(BaseModel):
+    name: str
+    new_name: str
+
+
+class RegisteredModelUpdated(BaseModel):
+    name: str
+    description: str | None = None
+
+
+class RegisteredModelRef(BaseModel):
+    name: str
+
+
+class RegisteredModelTagSet(BaseModel):
+    name: str
+    key: str
+    value: str
+
+
+class RegisteredModelTagDeleted(BaseModel):
+    name: str
+    key: str
+
+
+class ModelVersionCreated(BaseModel):
+    name: str
+    version: str
+    source: str
+    run_id: str | None = None
+    model_id: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelVersionUpdated(BaseModel):
+    name: str
+    version: str
+    description: str | None = None
+
+
+class ModelVersionStageTransitioned(BaseModel):
+    name: str
+    version: str
+    stage: str
+    archive_existing_versions: bool = False
+
+
+class ModelVersionRef(BaseModel):
+    name: str
+    version: str
+
+
+class ModelVersionTagSet(BaseModel):
+    name: str
+    version: str
+    key: str
+    value: str
+
+
+class ModelVersionTagDeleted(BaseModel):
+    name: str
+    version: str
+    key: str
+
+
+class RegisteredModelAliasSet(BaseModel):
+    name: str
+    alias: str
+    version: str
+
+
+class RegisteredModelAliasDeleted(BaseModel):
+    name: str
+    alias: str
+
+
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "create_experiment": ExperimentCreated,
     "rename_experiment": ExperimentRenamed,
@@ -135,6 +219,20 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "delete_tag": TagDeleted,
     "log_inputs": InputsLogged,
     "log_artifact": ArtifactsLogged,
+    "create_registered_model": RegisteredModelCreated,
+    "rename_registered_model": RegisteredModelRenamed,
+    "update_registered_model": RegisteredModelUpdated,
+    "delete_registered_model": RegisteredModelRef,
+    "set_registered_model_tag": RegisteredModelTagSet,
+    "delete_registered_model_tag": RegisteredModelTagDeleted,
+    "create_model_version": ModelVersionCreated,
+    "update_model_version": ModelVersionUpdated,
+    "transition_model_version_stage": ModelVersionStageTransitioned,
+    "delete_model_version": ModelVersionRef,
+    "set_model_version_tag": ModelVersionTagSet,
+    "delete_model_version_tag": ModelVersionTagDeleted,
+    "set_registered_model_alias": RegisteredModelAliasSet,
+    "delete_registered_model_alias": RegisteredModelAliasDeleted,
 }
 
 EVENT_NAMES: tuple[str, ...] = tuple(EVENT_PAYLOADS)

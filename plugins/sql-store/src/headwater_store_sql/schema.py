@@ -202,3 +202,6 @@ TABLES_CHILDREN_FIRST = (
     experiment_tags,
     experiments,
 )
+
+# The model registry's tables join this metadata (migrations and schema checks see one schema).
+from headwater_store_sql import registry_schema  # noqa: E402,F401

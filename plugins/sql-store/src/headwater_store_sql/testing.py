@@ -1,6 +1,6 @@
 """Helpers for tests that run against a SQL store database.
 
-``reset_database(uri)`` empties every table of the tracking schema (creating
+``reset_database(uri)`` empties every table of the tracking and registry schema (creating
 the schema first if needed) and puts back the default experiment, active and
 with its artifact location, so one database can serve a whole test session.
 """
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from headwater_store_sql import dialects
 from headwater_store_sql.engine import create_engine, write_engine
 from headwater_store_sql.migrate import ensure_schema
+from headwater_store_sql.registry_schema import REGISTRY_TABLES_CHILDREN_FIRST
 from headwater_store_sql.schema import TABLES_CHILDREN_FIRST, datasets, experiments
 
 _engines: dict[str, Engine] = {}
@@ -40,7 +41,7 @@ def reset_database(uri: str) -> None:
     dialect = engine.dialect.name
     with write_engine(engine).begin() as conn:
         default = conn.execute(sa.select(experiments).where(experiments.c.experiment_id == 0)).first()
-        for table in TABLES_CHILDREN_FIRST:
+        for table in REGISTRY_TABLES_CHILDREN_FIRST + TABLES_CHILDREN_FIRST:
             conn.execute(sa.delete(table))
         if dialect == "postgresql":
             for table, column in ((experiments, "experiment_id"), (datasets, "dataset_id")):
