@@ -13,6 +13,7 @@ Plugin authors check a store against this contract with the conformance kit in
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from typing import Sequence
 
@@ -20,10 +21,12 @@ from headwater.entities import (
     DatasetInput,
     Experiment,
     Metric,
+    MetricBucket,
     PagedList,
     Param,
     Run,
     RunInfo,
+    RunKeys,
     RunStatus,
     RunTag,
     ViewType,
@@ -202,6 +205,44 @@ class TrackingStore(ABC):
             out.extend(m.model_copy(update={"run_id": run_id}) for m in sample_evenly(points, max_results))
         return out
 
+    def get_metric_history_downsampled(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_buckets: int = 1000,
+        x_axis: str = "step",
+        x_min: int | None = None,
+        x_max: int | None = None,
+    ) -> list[MetricBucket]:
+        """A metric's history in at most ``max_buckets`` buckets of equal x range, in x order.
+
+        ``x_axis`` is ``"step"`` or ``"timestamp"``; ``x_min``/``x_max`` bound it
+        (inclusive). With no more points than buckets every point is its own
+        bucket. Stores that can aggregate in their database override this.
+        """
+        points = [
+            m
+            for m in self.get_metric_history(run_id, metric_key).items
+            if (x_min is None or _x(m, x_axis) >= x_min) and (x_max is None or _x(m, x_axis) <= x_max)
+        ]
+        points.sort(key=lambda m: (_x(m, x_axis), m.timestamp, m.step))
+        return bucket_points([(_x(m, x_axis), m.value) for m in points], max_buckets)
+
+    def list_run_keys(self, experiment_ids: Sequence[str], max_runs: int = 1000) -> RunKeys:
+        """The param, metric and tag keys used by runs of these experiments (deleted runs too).
+
+        The portable default looks at the ``max_runs`` most recent runs; stores
+        that can ask their database for distinct keys override this and look at all.
+        """
+        params: set[str] = set()
+        metrics: set[str] = set()
+        tags: set[str] = set()
+        for run in self.search_runs(list(experiment_ids), run_view_type=ViewType.ALL, max_results=max_runs):
+            params.update(run.data.params)
+            metrics.update(m.key for m in run.data.latest_metrics)
+            tags.update(run.data.tags)
+        return RunKeys(params=sorted(params), metrics=sorted(metrics), tags=sorted(tags))
+
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
 
@@ -215,3 +256,30 @@ def sample_evenly(points: list[Metric], max_points: int) -> list[Metric]:
     stride = (len(points) - 1) / (max_points - 1)
     return [points[round(i * stride)] for i in range(max_points)]
 
+
+def _x(metric: Metric, x_axis: str) -> int:
+    return metric.timestamp if x_axis == "timestamp" else metric.step
+
+
+def bucket_points(points: Sequence[tuple[int, float]], max_buckets: int) -> list[MetricBucket]:
+    """Group (x, value) points, sorted by x, into at most ``max_buckets`` equal x ranges."""
+    if len(points) <= max_buckets:
+        return [MetricBucket(x_first=x, x_last=x, min=v, max=v, count=1) for x, v in points]
+    lo, hi = points[0][0], points[-1][0]
+    span = hi - lo + 1
+    grouped: dict[int, list[tuple[int, float]]] = {}
+    for x, v in points:
+        grouped.setdefault((x - lo) * max_buckets // span, []).append((x, v))
+    out = []
+    for members in grouped.values():  # insertion order is x order
+        values = [v for _, v in members if not math.isnan(v)]
+        out.append(
+            MetricBucket(
+                x_first=members[0][0],
+                x_last=members[-1][0],
+                min=min(values) if values else math.nan,
+                max=max(values) if values else math.nan,
+                count=len(members),
+            )
+        )
+    return out

@@ -57,7 +57,7 @@ from headwater_store_sql.schema import (
     runs,
     tags,
 )
-from headwater_store_sql import searching
+from headwater_store_sql import searching, summaries
 
 ACTIVE = LifecycleStage.ACTIVE
 DELETED = LifecycleStage.DELETED
@@ -801,6 +801,19 @@ class SqlTrackingStore(TrackingStore):
         for run_id in run_ids:
             out.extend(sample_evenly(per_run[run_id], max_results))
         return out
+
+    def get_metric_history_downsampled(
+        self, run_id, metric_key, max_buckets=1000, x_axis="step", x_min=None, x_max=None
+    ):
+        """Buckets computed by one GROUP BY in the database (see :mod:`headwater_store_sql.summaries`)."""
+        with self.engine.connect() as conn:
+            self._check_run_exists(conn, run_id)
+            return summaries.downsampled_history(conn, run_id, metric_key, max_buckets, x_axis, x_min, x_max)
+
+    def list_run_keys(self, experiment_ids, max_runs=1000):
+        """Distinct keys over every run of the experiments (``max_runs`` is not needed here)."""
+        with self.engine.connect() as conn:
+            return summaries.run_keys(conn, sorted({_experiment_id(e) for e in experiment_ids}))
 
     # -- search ----------------------------------------------------------------------------------
     def search_runs(
