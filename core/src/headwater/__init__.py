@@ -16,6 +16,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "Client": "headwater.tracking.client",
     "register_external_observer": "headwater.events",
+    "save_model": "headwater.models.api",
+    "log_model": "headwater.models.api",
+    "load_model": "headwater.models.api",
+    "load_flavor": "headwater.models.api",
+    "predict": "headwater.models.api",
 }
 _FLUENT = "headwater.tracking.fluent"
 

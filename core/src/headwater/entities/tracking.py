@@ -116,14 +116,35 @@ class DatasetInput(BaseModel):
     tags: list[InputTag] = Field(default_factory=list)
 
 
+class LoggedModelInput(BaseModel):
+    """A logged model a run used (see :mod:`headwater.entities.logged_model`)."""
+
+    model_config = _FROZEN
+    model_id: str
+
+
+class LoggedModelOutput(BaseModel):
+    """A logged model a run produced, at a step."""
+
+    model_config = _FROZEN
+    model_id: str
+    step: int = 0
+
+
 class RunInputs(BaseModel):
     dataset_inputs: list[DatasetInput] = Field(default_factory=list)
+    model_inputs: list[LoggedModelInput] = Field(default_factory=list)
+
+
+class RunOutputs(BaseModel):
+    model_outputs: list[LoggedModelOutput] = Field(default_factory=list)
 
 
 class Run(BaseModel):
     info: RunInfo
     data: RunData = Field(default_factory=RunData)
     inputs: RunInputs = Field(default_factory=RunInputs)
+    outputs: RunOutputs = Field(default_factory=RunOutputs)
 
 
 class FileInfo(BaseModel):

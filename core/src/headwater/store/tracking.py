@@ -32,12 +32,17 @@ from headwater.entities import (
     ViewType,
 )
 
+from headwater.store.logged_models import LoggedModelStore
+
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
-class TrackingStore(ABC):
-    """Abstract tracking store. Ids are strings; times are int64 milliseconds."""
+class TrackingStore(LoggedModelStore, ABC):
+    """Abstract tracking store. Ids are strings; times are int64 milliseconds.
+
+    Logged models are optional: see :class:`~headwater.store.logged_models.LoggedModelStore`.
+    """
 
     # -- experiments -------------------------------------------------------
     @abstractmethod

@@ -26,6 +26,7 @@ from headwater.entities import (
     ViewType,
 )
 from headwater.exceptions import HeadwaterError
+from headwater.models.client import ModelsClientMixin
 from headwater.tracking.service import TrackingService, tag_dict
 from headwater.tracking.uri import artifact_root, resolve_tracking_uri
 
@@ -91,7 +92,7 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class Client:
+class Client(ModelsClientMixin):
     """A client of the tracking store at ``tracking_uri`` (resolved as :mod:`headwater.tracking.uri` says)."""
 
     def __init__(self, tracking_uri: str | None = None):
