@@ -80,7 +80,7 @@ class RestStore(TrackingStore):
         answer = self._post(
             "experiments/search",
             view_type=ViewType.parse(view_type).value,
-            max_results=max_results,
+            max_results=1000 if max_results is None else max_results,  # the REST API has no default
             filter=filter_string or None,
             order_by=list(order_by or []),
             page_token=page_token or None,
@@ -212,7 +212,7 @@ class RestStore(TrackingStore):
             experiment_ids=[str(e) for e in experiment_ids],
             filter=filter_string or None,
             run_view_type=ViewType.parse(run_view_type).value,
-            max_results=max_results,
+            max_results=1000 if max_results is None else max_results,
             order_by=list(order_by or []),
             page_token=page_token or None,
         )
