@@ -198,8 +198,40 @@ MODEL_VERSIONS = KindRules(
     },
 )
 
+LOGGED_MODELS = KindRules(
+    kind="logged_models",
+    prefixes={
+        "attribute": "attribute",
+        "attributes": "attribute",
+        "": "attribute",
+        "metric": "metric",
+        "metrics": "metric",
+        "param": "param",
+        "params": "param",
+        "tag": "tag",
+        "tags": "tag",
+    },
+    filters={
+        "attribute": EntityRule(
+            keys={
+                **{key: _STRING_OR_LIST for key in ("name", "model_id", "model_type", "status", "source_run_id")},
+                "creation_timestamp": KeyRule(NUMERIC_OPS, "number"),
+                "last_updated_timestamp": KeyRule(NUMERIC_OPS, "number"),
+            }
+        ),
+        "metric": EntityRule(any_key=KeyRule(NUMERIC_OPS, "number")),
+        "param": EntityRule(any_key=_STRING_OR_LIST),
+        "tag": EntityRule(any_key=_STRING_OR_LIST),
+    },
+    aliases={"creation_time": "creation_timestamp", "run_id": "source_run_id"},
+    order_entities=frozenset({"metric", "param", "tag"}),
+    order_attributes={
+        k: k for k in ("name", "model_id", "creation_timestamp", "last_updated_timestamp", "status", "model_type")
+    },
+)
+
 KINDS: dict[str, KindRules] = {
-    rules.kind: rules for rules in (RUNS, EXPERIMENTS, REGISTERED_MODELS, MODEL_VERSIONS)
+    rules.kind: rules for rules in (RUNS, EXPERIMENTS, REGISTERED_MODELS, MODEL_VERSIONS, LOGGED_MODELS)
 }
 
 

@@ -58,6 +58,7 @@ from headwater_store_sql.schema import (
     tags,
 )
 from headwater_store_sql import searching, summaries
+from headwater_store_sql.logged_models import SqlLoggedModels
 
 ACTIVE = LifecycleStage.ACTIVE
 DELETED = LifecycleStage.DELETED
@@ -219,7 +220,7 @@ class _Statements:
 _STATEMENTS: dict[str, _Statements] = {}
 
 
-class SqlTrackingStore(TrackingStore):
+class SqlTrackingStore(SqlLoggedModels, TrackingStore):
     """Tracking store on SQLite, PostgreSQL (psycopg 3) or MySQL/MariaDB (PyMySQL)."""
 
     def __init__(self, store_uri: str, artifact_uri: str | None = None, **engine_options: Any):
@@ -548,7 +549,7 @@ class SqlTrackingStore(TrackingStore):
             row = conn.execute(self._s.select_run, {"run_id": run_id}).first()
             if row is None:
                 raise _run_not_found(run_id)
-            return self._load_runs(conn, [row])[0]
+            return self._with_model_io(conn, self._load_runs(conn, [row]))[0]
 
     @_retry_conflicts
     def update_run_info(self, run_id, run_status=None, end_time=None, run_name=None) -> RunInfo:
