@@ -25,10 +25,11 @@ from headwater.entities import (
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.store.tracking import TrackingStore
 from headwater_store_rest import wire
+from headwater_store_rest.logged_models import RestLoggedModels
 from headwater_store_rest.transport import HttpConfig, RestClient
 
 
-class RestStore(TrackingStore):
+class RestStore(RestLoggedModels, TrackingStore):
     """Tracking store for ``http://`` and ``https://`` tracking URIs."""
 
     def __init__(self, tracking_uri: str, config: HttpConfig | None = None):

@@ -15,11 +15,14 @@ from headwater.entities import (
     Experiment,
     FileInfo,
     InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
     Metric,
     Run,
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
 )
 
@@ -141,7 +144,14 @@ def run(data: Mapping[str, Any]) -> Run:
             tags=_tags(body.get("tags")),
         ),
         inputs=RunInputs(
-            dataset_inputs=[dataset_input(d) for d in data.get("inputs", {}).get("dataset_inputs", ())]
+            dataset_inputs=[dataset_input(d) for d in data.get("inputs", {}).get("dataset_inputs", ())],
+            model_inputs=[LoggedModelInput(model_id=m["model_id"]) for m in data.get("inputs", {}).get("model_inputs", ())],
+        ),
+        outputs=RunOutputs(
+            model_outputs=[
+                LoggedModelOutput(model_id=m["model_id"], step=int(m.get("step") or 0))
+                for m in data.get("outputs", {}).get("model_outputs", ())
+            ]
         ),
     )
 

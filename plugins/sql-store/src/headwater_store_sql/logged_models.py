@@ -106,6 +106,16 @@ def _attribute_clause(c: Comparison) -> Any:
     raise HeadwaterError.invalid(f"Unsupported operator {op!r} for logged models")
 
 
+def as_output(item: Any) -> LoggedModelOutput:
+    """A model output given as the entity, a ``(model_id, step)`` pair or a dict."""
+    if isinstance(item, LoggedModelOutput):
+        return item
+    if isinstance(item, Mapping):
+        return LoggedModelOutput(model_id=item["model_id"], step=int(item.get("step") or 0))
+    model_id, step = item
+    return LoggedModelOutput(model_id=model_id, step=int(step or 0))
+
+
 def _matches(model: LoggedModel, comparisons: Sequence[Comparison]) -> bool:
     for c in comparisons:
         if c.entity == "metric":
@@ -306,8 +316,9 @@ class SqlLoggedModels:
                 conn.execute(dialects.insert_ignore(self.dialect, table), rows)
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        outputs = [as_output(m) for m in models]
         self._link(run_model_outputs, run_id,
-                   [{"run_id": run_id, "model_id": m.model_id, "step": int(m.step or 0)} for m in models])
+                   [{"run_id": run_id, "model_id": m.model_id, "step": m.step} for m in outputs])
 
     def log_model_inputs(self, run_id: str, model_ids: Sequence[str]) -> None:
         self._link(run_model_inputs, run_id, [{"run_id": run_id, "model_id": m} for m in dict.fromkeys(model_ids)])
