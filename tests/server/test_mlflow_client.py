@@ -382,10 +382,7 @@ def test_artifacts_file_directory_list_and_download(server_url, client, local_tr
     assert (destination / relative / "nested" / "dir" / "single.txt").read_text() == "one file"
 
 
-@pytest.mark.xfail(strict=True, raises=MlflowException,
-                   reason="MlflowClient.list_artifacts(run_id, path) also searches logged models:"
-                          " the server does not serve POST logged-models/search yet")
-def test_client_lists_a_sub_directory_of_a_run(server_url, client, local_tree):
+def test_client_lists_a_sub_directory_of_a_run(  # it also searches the run's logged modelsserver_url, client, local_tree):
     mlflow.set_experiment(unique("artifacts-sub"))
     with mlflow.start_run() as run:
         mlflow.log_artifacts(str(local_tree), artifact_path="tree")
