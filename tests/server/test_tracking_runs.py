@@ -220,11 +220,12 @@ def test_search_runs_edge_cases(api, experiment_id):
     assert [r["info"]["run_id"] for r in only_deleted["runs"]] == [deleted]
 
 
-def test_runs_outputs_without_logged_model_support_is_not_a_5xx_retry_trap(api, run_id):
-    response = api.post("runs/outputs", {"run_id": run_id, "models": [{"model_id": "m-1", "step": 0}]})
-    # Logged models come with a later store; until then the answer is a clear 501.
-    assert api.error(response)[:2] == (501, "NOT_IMPLEMENTED")
-    assert api.error(api.post("runs/outputs", {"run_id": run_id}))[0] == 400
+def test_runs_outputs_refuses_unknown_models_without_a_5xx(api, run_id):
+    response = api.post("runs/outputs", {"run_id": run_id, "models": [{"model_id": "m-" + "0" * 32, "step": 0}]})
+    # 404 from a store with logged models, 501 from one without: never a 5xx the client would retry
+    assert api.error(response)[:2] in {(404, "RESOURCE_DOES_NOT_EXIST"), (501, "NOT_IMPLEMENTED")}
+    status, _, message = api.error(api.post("runs/outputs", {"run_id": run_id}))
+    assert status == 400 and "'models'" in message
 
 
 def test_metric_values_survive_json_round_trip_exactly(api, run_id):

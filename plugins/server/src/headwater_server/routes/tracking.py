@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from headwater import validation
-from headwater.entities import Dataset, DatasetInput, InputTag, Param, RunStatus, RunTag, ViewType
+from headwater.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelOutput,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.store.artifacts import safe_relative_path
 
@@ -254,7 +263,10 @@ def log_inputs(ctx: Any, p: Params) -> dict[str, Any]:
 
 def log_outputs(ctx: Any, p: Params) -> dict[str, Any]:
     run_id = _run_id(p)
-    models = [(m.text("model_id", required=True), m.integer("step", default=0)) for m in p.objects("models", required=True)]
+    models = [
+        LoggedModelOutput(model_id=m.text("model_id", required=True), step=m.integer("step", default=0))
+        for m in p.objects("models", required=True)
+    ]
     log = getattr(ctx.tracking, "log_outputs", None)  # stores with logged models (a later issue)
     if log is None:
         raise HeadwaterError("This server's tracking store does not record model outputs.", ErrorCode.NOT_IMPLEMENTED)
