@@ -382,7 +382,8 @@ def test_artifacts_file_directory_list_and_download(server_url, client, local_tr
     assert (destination / relative / "nested" / "dir" / "single.txt").read_text() == "one file"
 
 
-def test_client_lists_a_sub_directory_of_a_run(  # it also searches the run's logged modelsserver_url, client, local_tree):
+def test_client_lists_a_sub_directory_of_a_run(server_url, client, local_tree):
+    # MlflowClient also searches the run's logged models (logged-models/search) for this.
     mlflow.set_experiment(unique("artifacts-sub"))
     with mlflow.start_run() as run:
         mlflow.log_artifacts(str(local_tree), artifact_path="tree")
