@@ -13,9 +13,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import headwater.testing.conformance as kit
+import pytest
 from headwater.exceptions import ErrorCode, HeadwaterError, PluginError
 from headwater.plugins import hookimpl
 from headwater.plugins.types import TrackingStoreProvider
@@ -35,6 +34,7 @@ AREAS = [
     kit.PaginationConformance,
     kit.LifecycleConformance,
     kit.ConcurrencyConformance,
+    kit.BrowsingConformance,
 ]
 
 
@@ -44,7 +44,9 @@ class FakeStorePlugin:
     @staticmethod
     @hookimpl
     def headwater_tracking_stores():
-        yield TrackingStoreProvider(name="fake", schemes=("fake",), factory=lambda uri, root: ("fake", uri, root))
+        yield TrackingStoreProvider(
+            name="fake", schemes=("fake",), factory=lambda uri, root: ("fake", uri, root)
+        )
 
 
 class UnknownHookPlugin:
@@ -152,12 +154,10 @@ def test_kit_imports_without_sqlalchemy():
 def test_raises_code_checks_the_code():
     with kit.raises_code(ErrorCode.RESOURCE_DOES_NOT_EXIST):
         raise HeadwaterError.not_found("gone")
-    with pytest.raises(AssertionError, match="INVALID_PARAMETER_VALUE"):
-        with kit.raises_code(ErrorCode.RESOURCE_DOES_NOT_EXIST):
-            raise HeadwaterError.invalid("bad")
-    with pytest.raises(pytest.fail.Exception):
-        with kit.raises_code(ErrorCode.INVALID_PARAMETER_VALUE):
-            pass
+    with pytest.raises(AssertionError, match="INVALID_PARAMETER_VALUE"), kit.raises_code(ErrorCode.RESOURCE_DOES_NOT_EXIST):
+        raise HeadwaterError.invalid("bad")
+    with pytest.raises(pytest.fail.Exception), kit.raises_code(ErrorCode.INVALID_PARAMETER_VALUE):
+        pass
 
 
 def test_fixture_not_overridden_fails_with_a_hint(pytester):
@@ -279,12 +279,16 @@ MUST_FAIL = {
     "TestNaNBlindSearch": {"test_run_filter[metrics.m != 1]"},
     "TestTokenOnLastPage": {"test_search_runs_pages[7-3-sizes0]", "test_search_runs_pages[6-3-sizes1]"},
 }
+
+
 def test_kit_catches_broken_stores(pytester):
     pytest.importorskip("headwater_store_memory")
     pytester.makepyfile(test_mutants=MUTANTS)
     every_case = set().union(*MUST_FAIL.values())
     node_ids = [f"test_mutants.py::TestControl::{test}" for test in sorted(every_case)]
-    node_ids += [f"test_mutants.py::{cls}::{test}" for cls, tests in MUST_FAIL.items() for test in sorted(tests)]
+    node_ids += [
+        f"test_mutants.py::{cls}::{test}" for cls, tests in MUST_FAIL.items() for test in sorted(tests)
+    ]
     reprec = pytester.inline_run("-p", "no:cacheprovider", *node_ids)
     passed, _, failed = reprec.listoutcomes()
     outcomes = {r.nodeid.split("::", 1)[1]: r.outcome for r in passed + failed}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from headwater.testing.conformance.base import StoreConformanceBase, raises_code
 from headwater.testing.conformance.batch import BatchConformance
+from headwater.testing.conformance.browsing import BrowsingConformance
 from headwater.testing.conformance.concurrency import ConcurrencyConformance
 from headwater.testing.conformance.experiments import ExperimentConformance
 from headwater.testing.conformance.lifecycle import LifecycleConformance
@@ -33,12 +34,14 @@ class TrackingStoreConformance(
     PaginationConformance,
     LifecycleConformance,
     ConcurrencyConformance,
+    BrowsingConformance,
 ):
     """Every conformance test of every area against the ``tracking_store`` fixture."""
 
 
 __all__ = [
     "BatchConformance",
+    "BrowsingConformance",
     "ConcurrencyConformance",
     "ExperimentConformance",
     "LifecycleConformance",
