@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "artifacts": ("headwater.cli.artifacts:artifacts", "headwater"),
     "db": ("headwater.cli.db:db", "headwater"),
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
+    "models": ("headwater.cli.models:models", "headwater"),
     "plugins": ("headwater.cli.plugins:plugins", "headwater"),
     "run": ("headwater.cli.run:run", "headwater"),
     "runs": ("headwater.cli.runs:runs", "headwater"),
