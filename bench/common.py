@@ -98,6 +98,9 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.notes.append(f"1-minute load average at the start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+
     def add(self, row: Row) -> Row:
         self.rows.append(row)
         return row
@@ -106,6 +109,7 @@ class Report:
         return next((r for r in self.rows if r.workload == workload and r.measure == measure), None)
 
     def to_json(self) -> dict[str, Any]:
+        """The report as data; machine facts (load average included) are taken now, at the end."""
         rows = []
         for r in self.rows:
             item = asdict(r)
@@ -195,6 +199,8 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
+        # Other work on the machine skews figures; the 1-minute load average tells how busy it was.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
     try:
         with open("/proc/cpuinfo") as f:

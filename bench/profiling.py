@@ -30,3 +30,59 @@ def profiled(enabled: bool, benchmark: str, workload: str) -> Iterator[None]:
         slug = re.sub(r"[^a-z0-9]+", "-", workload.lower()).strip("-")
         path = RESULTS_DIR / f"profile-{benchmark}-{slug}.txt"
         path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+@contextlib.contextmanager
+def pyspy(enabled: bool, pid: int, benchmark: str, workload: str) -> Iterator[None]:
+    """Sample a running server with py-spy; writes raw stacks and a summary of where time went."""
+    if not enabled:
+        yield
+        return
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", workload.lower()).strip("-")
+    raw = RESULTS_DIR / f"profile-{benchmark}-{slug}.stacks"
+    spy = Path(sys.executable).parent / "py-spy"
+    proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                             "--subprocesses", "--nonblocking", "--output", str(raw)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import time
+
+        time.sleep(0.5)  # py-spy attaches
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        if raw.exists():
+            (RESULTS_DIR / f"profile-{benchmark}-{slug}.txt").write_text(summarize_stacks(raw.read_text()))
+
+
+def summarize_stacks(collapsed: str, top: int = 30) -> str:
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    self_counts: dict[str, int] = {}
+    incl_counts: dict[str, int] = {}
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [f for f in stack.split(";") if f]
+        if not frames:
+            continue
+        total += count
+        self_counts[frames[-1]] = self_counts.get(frames[-1], 0) + count
+        for frame in set(frames):
+            incl_counts[frame] = incl_counts.get(frame, 0) + count
+    lines = [f"{total} samples", "", "self time (the function itself was running):"]
+    for frame, count in sorted(self_counts.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{count / total:7.1%}  {frame}")
+    lines += ["", "inclusive time (the function or what it called):"]
+    for frame, count in sorted(incl_counts.items(), key=lambda kv: -kv[1])[:top * 2]:
+        lines.append(f"{count / total:7.1%}  {frame}")
+    return "\n".join(lines) + "\n"
