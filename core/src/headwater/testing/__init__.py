@@ -10,6 +10,9 @@ test module and override the ``tracking_store`` fixture::
         def tracking_store(self, tmp_path):
             return MyStore(...)
 
+``RegistryStoreConformance`` does the same for registry stores (override
+``registry_store``).
+
 Plugin-manager fixtures come with the pytest plugin
 (:mod:`headwater.testing.pytest_plugin`), loaded automatically once
 ``headwater`` is installed.
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TrackingStoreConformance"]
+__all__ = ["RegistryStoreConformance", "TrackingStoreConformance"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from headwater.testing.conformance import TrackingStoreConformance
 
         return TrackingStoreConformance
+    if name == "RegistryStoreConformance":
+        from headwater.testing.registry_conformance import RegistryStoreConformance
+
+        return RegistryStoreConformance
     raise AttributeError(f"module 'headwater.testing' has no attribute {name!r}")

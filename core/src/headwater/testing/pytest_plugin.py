@@ -17,7 +17,7 @@ import pytest
 
 # The kit's modules are imported later, from test files; rewrite their asserts
 # so failures show the compared values.
-pytest.register_assert_rewrite("headwater.testing.conformance")
+pytest.register_assert_rewrite("headwater.testing.conformance", "headwater.testing.registry_conformance")
 
 from headwater.plugins.manager import HeadwaterPluginManager, make_plugin_manager  # noqa: E402
 
