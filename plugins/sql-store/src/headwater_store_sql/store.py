@@ -2,9 +2,9 @@
 
 Writes are short transactions of prebuilt statements (``log_metric`` is two
 statements and a commit); reads load a page of runs and then their params,
-tags, latest metrics and inputs in a few bulk queries. Entities are built with
-``model_construct``: the rows came from our own tables and need no
-re-validation.
+tags, latest metrics and inputs in a few bulk queries. Entities are built
+without validation (:mod:`headwater_store_sql.entities`): the rows came from
+our own tables.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import math
 import os
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any, Iterable, Sequence
 from urllib.parse import urlsplit
 
@@ -21,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from headwater.entities import (
-    Dataset,
     DatasetInput,
     Experiment,
     InputTag,
@@ -30,9 +30,7 @@ from headwater.entities import (
     PagedList,
     Param,
     Run,
-    RunData,
     RunInfo,
-    RunInputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -42,6 +40,17 @@ from headwater.store.paging import decode_page_token, encode_page_token
 from headwater.store.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingStore, sample_evenly
 from headwater import validation as v
 from headwater_store_sql import dialects
+from headwater_store_sql.entities import (
+    new_dataset,
+    new_dataset_input,
+    new_experiment,
+    new_input_tag,
+    new_metric,
+    new_run,
+    new_run_data,
+    new_run_info,
+    new_run_inputs,
+)
 from headwater_store_sql.engine import create_engine, default_artifact_root, write_engine
 from headwater_store_sql.migrate import ensure_schema
 from headwater_store_sql.names import random_run_name
@@ -68,6 +77,7 @@ MAX_HISTORY_BULK_RUNS = 100
 _IN_CHUNK = 900
 
 _NAN = float("nan")
+_STATUSES = {status.value: status for status in RunStatus}
 
 
 def now_ms() -> int:
@@ -335,7 +345,7 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             for tag in conn.execute(self._s.experiment_tags_for, {"experiment_ids": list(chunk)}):
                 tag_map[tag.experiment_id][tag.key] = tag.value
         return [
-            Experiment.model_construct(
+            new_experiment(
                 experiment_id=str(row.experiment_id),
                 name=row.name,
                 artifact_location=row.artifact_location,
@@ -475,25 +485,27 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             }
             conn.execute(sa.insert(runs), row)
             conn.execute(self._s.insert_tags, [{"run_id": run_id, "key": k, "value": val} for k, val in tag_map.items()])
-        return Run.model_construct(
+        return new_run(
             info=self._run_info(row),
-            data=RunData.model_construct(latest_metrics=[], params={}, tags=tag_map),
-            inputs=RunInputs.model_construct(dataset_inputs=[]),
+            data=new_run_data(latest_metrics=[], params={}, tags=tag_map),
+            inputs=new_run_inputs(dataset_inputs=[]),
         )
 
     @staticmethod
     def _run_info(row: Any) -> RunInfo:
-        get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
-        return RunInfo.model_construct(
-            run_id=get("run_id"),
-            experiment_id=str(get("experiment_id")),
-            run_name=get("name"),
-            user_id=get("user_id"),
-            status=RunStatus(get("status")),
-            start_time=get("start_time"),
-            end_time=get("end_time"),
-            artifact_uri=get("artifact_uri"),
-            lifecycle_stage=get("lifecycle_stage"),
+        """RunInfo from a runs row (or a dict with the same keys)."""
+        if isinstance(row, dict):
+            row = SimpleNamespace(**row)
+        return new_run_info(
+            run_id=row.run_id,
+            experiment_id=str(row.experiment_id),
+            run_name=row.name,
+            user_id=row.user_id,
+            status=_STATUSES[row.status],
+            start_time=row.start_time,
+            end_time=row.end_time,
+            artifact_uri=row.artifact_uri,
+            lifecycle_stage=row.lifecycle_stage,
         )
 
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
@@ -503,7 +515,7 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
         run_tags: dict[str, dict[str, str]] = {r: {} for r in run_ids}
         run_metrics: dict[str, list[Metric]] = {r: [] for r in run_ids}
         run_inputs_: dict[str, list[DatasetInput]] = {r: [] for r in run_ids}
-        construct = Metric.model_construct
+        construct = new_metric
         for chunk in _chunks(run_ids):
             ids = {"run_ids": list(chunk)}
             for kind, run_id, key, value in conn.execute(self._s.params_and_tags, ids):
@@ -514,12 +526,12 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
                 )
             self._load_inputs(conn, ids, run_inputs_)
         return [
-            Run.model_construct(
+            new_run(
                 info=self._run_info(row),
-                data=RunData.model_construct(
+                data=new_run_data(
                     latest_metrics=run_metrics[row.run_id], params=run_params[row.run_id], tags=run_tags[row.run_id]
                 ),
-                inputs=RunInputs.model_construct(dataset_inputs=run_inputs_[row.run_id]),
+                inputs=new_run_inputs(dataset_inputs=run_inputs_[row.run_id]),
             )
             for row in rows
         ]
@@ -530,9 +542,9 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             return
         tag_map: dict[tuple[str, int], list[InputTag]] = {}
         for t in conn.execute(self._s.input_tags_for_runs, ids):
-            tag_map.setdefault((t.run_id, t.dataset_id), []).append(InputTag.model_construct(key=t.key, value=t.value))
+            tag_map.setdefault((t.run_id, t.dataset_id), []).append(new_input_tag(key=t.key, value=t.value))
         for r in rows:
-            dataset = Dataset.model_construct(
+            dataset = new_dataset(
                 name=r.name,
                 digest=r.digest,
                 source_type=r.source_type,
@@ -541,7 +553,7 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
                 profile=r.profile,
             )
             out[r.run_id].append(
-                DatasetInput.model_construct(dataset=dataset, tags=tag_map.get((r.run_id, r.dataset_id), []))
+                new_dataset_input(dataset=dataset, tags=tag_map.get((r.run_id, r.dataset_id), []))
             )
 
     def get_run(self, run_id) -> Run:
@@ -755,7 +767,7 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
         if max_results is not None and len(rows) > max_results:
             rows = rows[:max_results]
             token = encode_page_token(offset + max_results)
-        construct = Metric.model_construct
+        construct = new_metric
         return PagedList(
             items=[
                 construct(key=r.key, value=_NAN if r.is_nan else r.value, timestamp=r.timestamp, step=r.step)
@@ -786,7 +798,7 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             .order_by(metrics.c.run_id, metrics.c.step, metrics.c.timestamp, metrics.c.value)
         )
         per_run: dict[str, list[Metric]] = {r: [] for r in run_ids}
-        construct = Metric.model_construct
+        construct = new_metric
         with self.engine.connect() as conn:
             for r in conn.execute(query):
                 per_run[r.run_id].append(
