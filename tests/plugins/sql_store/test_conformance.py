@@ -9,7 +9,6 @@ database per session, emptied before each test.
 from __future__ import annotations
 
 import pytest
-
 from headwater.plugins.manager import make_plugin_manager, uri_scheme
 from headwater.testing import TrackingStoreConformance
 

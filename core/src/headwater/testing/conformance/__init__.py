@@ -15,6 +15,7 @@ from headwater.testing.conformance.browsing import BrowsingConformance
 from headwater.testing.conformance.concurrency import ConcurrencyConformance
 from headwater.testing.conformance.experiments import ExperimentConformance
 from headwater.testing.conformance.lifecycle import LifecycleConformance
+from headwater.testing.conformance.logged_models import LoggedModelConformance
 from headwater.testing.conformance.metrics_params import MetricParamConformance
 from headwater.testing.conformance.pagination import PaginationConformance
 from headwater.testing.conformance.runs import RunConformance
@@ -35,6 +36,7 @@ class TrackingStoreConformance(
     LifecycleConformance,
     ConcurrencyConformance,
     BrowsingConformance,
+    LoggedModelConformance,
 ):
     """Every conformance test of every area against the ``tracking_store`` fixture."""
 
@@ -45,6 +47,7 @@ __all__ = [
     "ConcurrencyConformance",
     "ExperimentConformance",
     "LifecycleConformance",
+    "LoggedModelConformance",
     "MetricParamConformance",
     "PaginationConformance",
     "RunConformance",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import pytest
 

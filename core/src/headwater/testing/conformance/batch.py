@@ -73,12 +73,21 @@ class BatchConformance(StoreConformanceBase):
 
     @pytest.mark.parametrize(
         "n_metrics,n_params,n_tags,word",
-        [(1001, 0, 0, "metrics"), (0, 101, 0, "params"), (0, 0, 101, "tags"), (900, 100, 1, "params, and tags")],
+        [
+            (1001, 0, 0, "metrics"),
+            (0, 101, 0, "params"),
+            (0, 0, 101, "tags"),
+            (900, 100, 1, "params, and tags"),
+        ],
     )
-    def test_batch_over_a_limit_writes_nothing(self, tracking_store, run_id, n_metrics, n_params, n_tags, word):
+    def test_batch_over_a_limit_writes_nothing(
+        self, tracking_store, run_id, n_metrics, n_params, n_tags, word
+    ):
         before = snapshot(tracking_store, run_id)
         with raises_code(INVALID) as info:
-            tracking_store.log_batch(run_id, metrics=metrics(n_metrics), params=params(n_params), tags=tags(n_tags))
+            tracking_store.log_batch(
+                run_id, metrics=metrics(n_metrics), params=params(n_params), tags=tags(n_tags)
+            )
         assert word in info.value.message
         assert snapshot(tracking_store, run_id) == before
 
@@ -131,7 +140,12 @@ class BatchConformance(StoreConformanceBase):
     def test_identical_points_in_a_batch_are_deduplicated(self, tracking_store, run_id):
         tracking_store.log_metric(run_id, metric("m", 1.0, timestamp=10))
         tracking_store.log_batch(
-            run_id, metrics=[metric("m", 1.0, timestamp=10), metric("m", 2.0, timestamp=10), metric("m", 2.0, timestamp=10)]
+            run_id,
+            metrics=[
+                metric("m", 1.0, timestamp=10),
+                metric("m", 2.0, timestamp=10),
+                metric("m", 2.0, timestamp=10),
+            ],
         )
         assert history(tracking_store, run_id, "m") == [(10, 0, 1.0), (10, 0, 2.0)]
 

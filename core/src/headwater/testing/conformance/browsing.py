@@ -26,7 +26,7 @@ def log_points(store, run_id, points, key="m"):
 def check_buckets_summarise(points, buckets, x_index):
     """Buckets cover disjoint, increasing x ranges, and summarise exactly the points in them."""
     assert sum(b[4] for b in buckets) == len(points)
-    for (_, last, *_), (first, *_) in zip(buckets, buckets[1:]):
+    for (_, last, *_), (first, *_) in zip(buckets, buckets[1:], strict=False):
         assert last < first
     for x_first, x_last, low, high, count in buckets:
         inside = [p[2] for p in points if x_first <= p[x_index] <= x_last]
@@ -92,7 +92,9 @@ class BrowsingConformance(StoreConformanceBase):
         kept = tracking_store.create_run(experiment_id, start_time=now_ms()).info.run_id
         gone = tracking_store.create_run(experiment_id, start_time=now_ms()).info.run_id
         outside = tracking_store.create_run(other, start_time=now_ms()).info.run_id
-        tracking_store.log_batch(kept, metrics=[metric("loss", 1.0)], params=[param("lr", "1")], tags=[tag("team", "a")])
+        tracking_store.log_batch(
+            kept, metrics=[metric("loss", 1.0)], params=[param("lr", "1")], tags=[tag("team", "a")]
+        )
         tracking_store.log_batch(gone, metrics=[metric("acc", 1.0)], params=[param("depth", "3")])
         tracking_store.log_batch(outside, metrics=[metric("other_m", 1.0)], params=[param("other_p", "1")])
         tracking_store.delete_run(gone)  # deleted runs count too

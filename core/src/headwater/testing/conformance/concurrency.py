@@ -44,7 +44,9 @@ class ConcurrencyConformance(StoreConformanceBase):
         data = tracking_store.get_run(run_id).data
         expected = {f"{w}-{i}": str(i) for w in range(THREADS) for i in range(PER_THREAD)}
         assert data.params == {f"p{k}": v for k, v in expected.items()}
-        assert {k: v for k, v in data.tags.items() if k.startswith("t")} == {f"t{k}": v for k, v in expected.items()}
+        assert {k: v for k, v in data.tags.items() if k.startswith("t")} == {
+            f"t{k}": v for k, v in expected.items()
+        }
 
     def test_same_param_same_value_from_many_threads(self, tracking_store, run_id):
         def work(worker):
@@ -73,7 +75,9 @@ class ConcurrencyConformance(StoreConformanceBase):
                 base = (worker * 5 + i) * 10
                 tracking_store.log_batch(
                     run_id,
-                    metrics=[metric("m", float(base + j), timestamp=base + j, step=base + j) for j in range(10)],
+                    metrics=[
+                        metric("m", float(base + j), timestamp=base + j, step=base + j) for j in range(10)
+                    ],
                     params=[param(f"p{base}", "x")],
                     tags=[tag("last-writer", str(worker))],
                 )

@@ -112,7 +112,7 @@ class ExperimentConformance(StoreConformanceBase):
         assert tracking_store.get_experiment(experiment_id).tags == {key: value}
 
     def test_multibyte_names_and_tags_fill_the_limits(self, tracking_store):
-        rocket = "\U0001F680"  # limits count characters, not bytes
+        rocket = "\U0001f680"  # limits count characters, not bytes
         name = unique_name(rocket)[:500].ljust(500, rocket)
         exp_id = tracking_store.create_experiment(name, tags={"note": rocket * 20000})
         exp = tracking_store.get_experiment(exp_id)

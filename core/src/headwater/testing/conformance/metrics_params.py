@@ -127,7 +127,9 @@ class MetricParamConformance(StoreConformanceBase):
 
     def test_negative_timestamp_is_refused(self, tracking_store, run_id):
         with raises_code(INVALID):
-            tracking_store.log_metric(run_id, Metric.model_construct(key="m", value=1.0, timestamp=-1, step=0))
+            tracking_store.log_metric(
+                run_id, Metric.model_construct(key="m", value=1.0, timestamp=-1, step=0)
+            )
         assert history(tracking_store, run_id, "m") == []
 
     @pytest.mark.parametrize("value", [True, "abc"])
@@ -144,7 +146,9 @@ class MetricParamConformance(StoreConformanceBase):
     def test_bulk_interval_samples_each_run(self, tracking_store, experiment_id):
         runs = [tracking_store.create_run(experiment_id, start_time=now_ms()).info.run_id for _ in range(2)]
         for run_id in runs:
-            tracking_store.log_batch(run_id, metrics=[metric("m", s * 1.0, timestamp=1000 + s, step=s) for s in range(20)])
+            tracking_store.log_batch(
+                run_id, metrics=[metric("m", s * 1.0, timestamp=1000 + s, step=s) for s in range(20)]
+            )
         points = tracking_store.get_metric_history_bulk_interval(runs, "m", max_results=5)
         for run_id in runs:
             steps = [p.step for p in points if p.run_id == run_id]
@@ -179,7 +183,7 @@ class MetricParamConformance(StoreConformanceBase):
 
     def test_multibyte_values_fill_the_limits(self, tracking_store, run_id):
         # Limits count characters, not bytes: 4-byte characters must fit too.
-        rocket = "\U0001F680"
+        rocket = "\U0001f680"
         tracking_store.log_param(run_id, param("p", rocket * (MAX_PARAM_VALUE_LENGTH + 1)))
         tracking_store.set_tag(run_id, tag("t", "\u00e9" + rocket * (MAX_TAG_VALUE_LENGTH + 1)))
         tracking_store.log_param(run_id, param("unicode", "na\u00efve \u65e5\u672c " + rocket))

@@ -12,7 +12,12 @@ from headwater.testing.conformance.base import StoreConformanceBase, metric, rai
 from headwater.validation import SEARCH_MAX_RESULTS_LIMIT, SEARCH_RUNS_MAX_RESULTS_DEFAULT
 
 INVALID = ErrorCode.INVALID_PARAMETER_VALUE
-BAD_TOKENS = ["not a token", "!!!", base64.b64encode(b"not json").decode(), base64.b64encode(b'{"offset": -1}').decode()]
+BAD_TOKENS = [
+    "not a token",
+    "!!!",
+    base64.b64encode(b"not json").decode(),
+    base64.b64encode(b'{"offset": -1}').decode(),
+]
 
 
 def all_pages(fetch, page_size):
@@ -33,7 +38,9 @@ def make_runs(store, experiment_id, count):
 
 
 class PaginationConformance(StoreConformanceBase):
-    @pytest.mark.parametrize("count,page_size,sizes", [(7, 3, [3, 3, 1]), (6, 3, [3, 3]), (2, 5, [2]), (0, 5, [0])])
+    @pytest.mark.parametrize(
+        "count,page_size,sizes", [(7, 3, [3, 3, 1]), (6, 3, [3, 3]), (2, 5, [2]), (0, 5, [0])]
+    )
     def test_search_runs_pages(self, tracking_store, experiment_id, count, page_size, sizes):
         ids = make_runs(tracking_store, experiment_id, count)
 
@@ -55,7 +62,9 @@ class PaginationConformance(StoreConformanceBase):
             )
 
         _, runs = all_pages(fetch, 2)
-        single = tracking_store.search_runs([experiment_id], filter_string="metrics.m >= 1", order_by=["metrics.m DESC"])
+        single = tracking_store.search_runs(
+            [experiment_id], filter_string="metrics.m >= 1", order_by=["metrics.m DESC"]
+        )
         assert run_ids(runs) == run_ids(single.items)
         assert len(runs) == 6 and single.token is None
 

@@ -56,12 +56,16 @@ class RunConformance(StoreConformanceBase):
         assert len(ids) == 5
 
     def test_run_without_name_gets_a_generated_one(self, tracking_store, experiment_id):
-        run = tracking_store.get_run(tracking_store.create_run(experiment_id, start_time=now_ms()).info.run_id)
+        run = tracking_store.get_run(
+            tracking_store.create_run(experiment_id, start_time=now_ms()).info.run_id
+        )
         assert run.info.run_name
         assert run.data.tags[RUN_NAME_TAG] == run.info.run_name
 
     def test_run_name_taken_from_the_tag(self, tracking_store, experiment_id):
-        run = tracking_store.create_run(experiment_id, start_time=now_ms(), tags=[tag(RUN_NAME_TAG, "from-tag")])
+        run = tracking_store.create_run(
+            experiment_id, start_time=now_ms(), tags=[tag(RUN_NAME_TAG, "from-tag")]
+        )
         stored = tracking_store.get_run(run.info.run_id)
         assert stored.info.run_name == "from-tag"
         assert stored.data.tags[RUN_NAME_TAG] == "from-tag"

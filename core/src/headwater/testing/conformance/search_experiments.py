@@ -69,7 +69,9 @@ class SearchExperimentsConformance(StoreConformanceBase):
     def names(store, **kwargs) -> list[str]:
         return [e.name for e in store.search_experiments(**kwargs).items]
 
-    @pytest.mark.parametrize("filter_string,expected", FILTER_CASES, ids=[c[0] or "empty" for c in FILTER_CASES])
+    @pytest.mark.parametrize(
+        "filter_string,expected", FILTER_CASES, ids=[c[0] or "empty" for c in FILTER_CASES]
+    )
     def test_experiment_filter(self, tracking_store, catalogue, filter_string, expected):
         found = self.names(tracking_store, filter_string=filter_string.format(**catalogue))
         assert sorted(found) == sorted(expected)
@@ -83,7 +85,9 @@ class SearchExperimentsConformance(StoreConformanceBase):
         assert sorted(self.names(tracking_store)) == sorted(ACTIVE)
         assert self.names(tracking_store, view_type=ViewType.DELETED_ONLY) == [DELETED]
         assert sorted(self.names(tracking_store, view_type=ViewType.ALL)) == sorted([*ACTIVE, DELETED])
-        deleted_of_ana = self.names(tracking_store, view_type=ViewType.ALL, filter_string="tags.owner = 'ana'")
+        deleted_of_ana = self.names(
+            tracking_store, view_type=ViewType.ALL, filter_string="tags.owner = 'ana'"
+        )
         assert sorted(deleted_of_ana) == sorted(["proj-a", DELETED])
 
     def test_order_by_name(self, tracking_store, catalogue):
@@ -97,7 +101,9 @@ class SearchExperimentsConformance(StoreConformanceBase):
         exps = tracking_store.search_experiments(order_by=["experiment_id DESC"]).items
         ids = [int(e.experiment_id) for e in exps]
         assert ids == sorted(ids, reverse=True) and max(ids) >= 10
-        asc = [int(e.experiment_id) for e in tracking_store.search_experiments(order_by=["experiment_id"]).items]
+        asc = [
+            int(e.experiment_id) for e in tracking_store.search_experiments(order_by=["experiment_id"]).items
+        ]
         assert asc == sorted(ids)
 
     @pytest.mark.parametrize("order_by", [None, ["creation_time"], ["last_update_time DESC"]])

@@ -8,37 +8,74 @@ import pytest
 
 from headwater.entities import RunStatus, ViewType
 from headwater.exceptions import ErrorCode
-from headwater.testing.conformance.base import StoreConformanceBase, metric, param, raises_code, search_ids, tag
+from headwater.testing.conformance.base import (
+    StoreConformanceBase,
+    metric,
+    param,
+    raises_code,
+    search_ids,
+    tag,
+)
 from headwater.testing.conformance.runs import dataset_input
 
 # The zoo: run letter -> what is logged to it. Start times are fixed so that
 # time filters have known answers; d has no metrics and no params, e no tags.
 ZOO = {
-    "a": dict(
-        start=1000, name="alpha-run", user="ana", status=RunStatus.FINISHED, end=5000,
-        metrics={"m": 1.0, "rmse": 0.5, "my metric": 3.0, "my-metric": 4.0},
-        params={"model": "ridge", "quote": "it''s"},
-        tags={"team": "ml", "mlflow.source.type": "LOCAL"},
-        datasets=[("train", "d1", "training")],
-    ),
-    "b": dict(
-        start=2000, name="beta-run", user="bob", status=RunStatus.RUNNING, end=None,
-        metrics={"m": 2.0, "rmse": 1.5}, params={"model": "Ridge", "lr": "0.1"},
-        tags={"team": "ML", "mlflow.source.type": "JOB"},
-        datasets=[("eval", "d2", "evaluation")],
-    ),
-    "c": dict(
-        start=3000, name="gamma", user="ana", status=RunStatus.FAILED, end=None,
-        metrics={"m": math.nan}, params={"model": "lasso"}, tags={}, datasets=[("train", "d3", None)],
-    ),
-    "d": dict(
-        start=4000, name="Delta", user="cy", status=RunStatus.RUNNING, end=None,
-        metrics={}, params={}, tags={"team": "ops"}, datasets=[],
-    ),
-    "e": dict(
-        start=5000, name="epsilon", user="cy", status=RunStatus.RUNNING, end=None,
-        metrics={"m": math.inf}, params={}, tags={}, datasets=[],
-    ),
+    "a": {
+        "start": 1000,
+        "name": "alpha-run",
+        "user": "ana",
+        "status": RunStatus.FINISHED,
+        "end": 5000,
+        "metrics": {"m": 1.0, "rmse": 0.5, "my metric": 3.0, "my-metric": 4.0},
+        "params": {"model": "ridge", "quote": "it''s"},
+        "tags": {"team": "ml", "mlflow.source.type": "LOCAL"},
+        "datasets": [("train", "d1", "training")],
+    },
+    "b": {
+        "start": 2000,
+        "name": "beta-run",
+        "user": "bob",
+        "status": RunStatus.RUNNING,
+        "end": None,
+        "metrics": {"m": 2.0, "rmse": 1.5},
+        "params": {"model": "Ridge", "lr": "0.1"},
+        "tags": {"team": "ML", "mlflow.source.type": "JOB"},
+        "datasets": [("eval", "d2", "evaluation")],
+    },
+    "c": {
+        "start": 3000,
+        "name": "gamma",
+        "user": "ana",
+        "status": RunStatus.FAILED,
+        "end": None,
+        "metrics": {"m": math.nan},
+        "params": {"model": "lasso"},
+        "tags": {},
+        "datasets": [("train", "d3", None)],
+    },
+    "d": {
+        "start": 4000,
+        "name": "Delta",
+        "user": "cy",
+        "status": RunStatus.RUNNING,
+        "end": None,
+        "metrics": {},
+        "params": {},
+        "tags": {"team": "ops"},
+        "datasets": [],
+    },
+    "e": {
+        "start": 5000,
+        "name": "epsilon",
+        "user": "cy",
+        "status": RunStatus.RUNNING,
+        "end": None,
+        "metrics": {"m": math.inf},
+        "params": {},
+        "tags": {},
+        "datasets": [],
+    },
 }
 
 
@@ -170,7 +207,9 @@ class SearchRunsFilterConformance(StoreConformanceBase):
     def zoo(self, tracking_store, experiment_id) -> dict[str, str]:
         return build_zoo(tracking_store, experiment_id)
 
-    @pytest.mark.parametrize("filter_string,expected", FILTER_CASES, ids=[c[0] or "empty" for c in FILTER_CASES])
+    @pytest.mark.parametrize(
+        "filter_string,expected", FILTER_CASES, ids=[c[0] or "empty" for c in FILTER_CASES]
+    )
     def test_run_filter(self, tracking_store, experiment_id, zoo, filter_string, expected):
         found = search_ids(tracking_store, [experiment_id], filter_string.format(**zoo))
         letters = {run_id: letter for letter, run_id in zoo.items()}
@@ -188,7 +227,9 @@ class SearchRunsFilterConformance(StoreConformanceBase):
         tracking_store.set_tag(zoo["a"], tag("mlflow.runName", "renamed"))
         assert search_ids(tracking_store, [experiment_id], "run_name = 'renamed'") == [zoo["a"]]
         tracking_store.update_run_info(zoo["b"], run_name="renamed-too")
-        assert search_ids(tracking_store, [experiment_id], "tags.mlflow.runName = 'renamed-too'") == [zoo["b"]]
+        assert search_ids(tracking_store, [experiment_id], "tags.mlflow.runName = 'renamed-too'") == [
+            zoo["b"]
+        ]
 
     def test_filter_uses_the_latest_metric(self, tracking_store, experiment_id, zoo):
         tracking_store.log_metric(zoo["a"], metric("m", 50.0, timestamp=1, step=7))
@@ -211,7 +252,10 @@ class SearchRunsFilterConformance(StoreConformanceBase):
         everything = set(zoo.values())
         deleted = {zoo["a"], zoo["b"]}
         assert set(search_ids(tracking_store, [experiment_id])) == everything - deleted
-        assert set(search_ids(tracking_store, [experiment_id], view=ViewType.ACTIVE_ONLY)) == everything - deleted
+        assert (
+            set(search_ids(tracking_store, [experiment_id], view=ViewType.ACTIVE_ONLY))
+            == everything - deleted
+        )
         assert set(search_ids(tracking_store, [experiment_id], view=ViewType.DELETED_ONLY)) == deleted
         assert set(search_ids(tracking_store, [experiment_id], view=ViewType.ALL)) == everything
         found = search_ids(tracking_store, [experiment_id], "metrics.m >= 1", view=ViewType.DELETED_ONLY)

@@ -8,14 +8,23 @@ import pytest
 
 from headwater.entities import RunStatus
 from headwater.exceptions import ErrorCode
-from headwater.testing.conformance.base import StoreConformanceBase, metric, param, raises_code, search_ids, tag
+from headwater.testing.conformance.base import (
+    StoreConformanceBase,
+    metric,
+    param,
+    raises_code,
+    search_ids,
+    tag,
+)
 
 
 def make_runs(store, experiment_id, specs) -> dict[str, str]:
     """specs: name -> dict(start=..., metrics=..., params=..., tags=...); returns name -> run id."""
     ids = {}
     for name, spec in specs.items():
-        run_id = store.create_run(experiment_id, start_time=spec.get("start", 1000), run_name=name).info.run_id
+        run_id = store.create_run(
+            experiment_id, start_time=spec.get("start", 1000), run_name=name
+        ).info.run_id
         store.log_batch(
             run_id,
             metrics=[metric(k, v) for k, v in spec.get("metrics", {}).items()],
@@ -57,7 +66,9 @@ class SearchRunsOrderConformance(StoreConformanceBase):
             ("metric.m desc", "e,b,a,c,d"),
         ],
     )
-    def test_nan_and_missing_sort_last_both_ways(self, tracking_store, experiment_id, spread, order_by, expected):
+    def test_nan_and_missing_sort_last_both_ways(
+        self, tracking_store, experiment_id, spread, order_by, expected
+    ):
         assert names(spread, search_ids(tracking_store, [experiment_id], order_by=[order_by])) == expected
 
     def test_order_by_latest_value(self, tracking_store, experiment_id, spread):
@@ -91,15 +102,30 @@ class SearchRunsOrderConformance(StoreConformanceBase):
         )
         tracking_store.update_run_info(ids["charlie"], run_status=RunStatus.FINISHED, end_time=100)
         tracking_store.update_run_info(ids["alpha"], run_status=RunStatus.FAILED, end_time=200)
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["start_time"])) == "alpha,charlie,bravo"
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["created DESC"])) == "bravo,charlie,alpha"
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["run_name"])) == "alpha,bravo,charlie"
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["attributes.run_name DESC"])) == (
-            "charlie,bravo,alpha"
+        assert (
+            names(ids, search_ids(tracking_store, [experiment_id], order_by=["start_time"]))
+            == "alpha,charlie,bravo"
         )
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["status"])) == "alpha,charlie,bravo"
+        assert (
+            names(ids, search_ids(tracking_store, [experiment_id], order_by=["created DESC"]))
+            == "bravo,charlie,alpha"
+        )
+        assert (
+            names(ids, search_ids(tracking_store, [experiment_id], order_by=["run_name"]))
+            == "alpha,bravo,charlie"
+        )
+        assert names(
+            ids, search_ids(tracking_store, [experiment_id], order_by=["attributes.run_name DESC"])
+        ) == ("charlie,bravo,alpha")
+        assert (
+            names(ids, search_ids(tracking_store, [experiment_id], order_by=["status"]))
+            == "alpha,charlie,bravo"
+        )
         # end_time: bravo has none, so it sorts last both ways
-        assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["end_time"])) == "charlie,alpha,bravo"
+        assert (
+            names(ids, search_ids(tracking_store, [experiment_id], order_by=["end_time"]))
+            == "charlie,alpha,bravo"
+        )
         assert names(ids, search_ids(tracking_store, [experiment_id], order_by=["end_time DESC"])) == (
             "alpha,charlie,bravo"
         )
@@ -123,7 +149,12 @@ class SearchRunsOrderConformance(StoreConformanceBase):
         ids = make_runs(
             tracking_store,
             experiment_id,
-            {"early": {"start": 100}, "late1": {"start": 300}, "mid": {"start": 200}, "late2": {"start": 300}},
+            {
+                "early": {"start": 100},
+                "late1": {"start": 300},
+                "mid": {"start": 200},
+                "late2": {"start": 300},
+            },
         )
         late = sorted([ids["late1"], ids["late2"]])
         assert search_ids(tracking_store, [experiment_id]) == late + [ids["mid"], ids["early"]]
@@ -156,7 +187,8 @@ class SearchRunsOrderConformance(StoreConformanceBase):
         assert "duplicate" in info.value.message
 
     @pytest.mark.parametrize(
-        "order_by", ["metrics.m sideways", "foo.bar", "lifecycle_stage", "experiment_id", "metrics.m ASC DESC", ""]
+        "order_by",
+        ["metrics.m sideways", "foo.bar", "lifecycle_stage", "experiment_id", "metrics.m ASC DESC", ""],
     )
     def test_invalid_run_order_by(self, tracking_store, experiment_id, order_by):
         with raises_code(ErrorCode.INVALID_PARAMETER_VALUE):
