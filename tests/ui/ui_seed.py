@@ -26,6 +26,7 @@ class Seeded:
     runs: dict[str, str] = field(default_factory=dict)  # name -> run id
     xss_experiment_id: str = ""
     xss_run_id: str = ""
+    paging_experiment_id: str = ""
     model_name: str | None = None
     xss_model_name: str | None = None
 
@@ -120,6 +121,10 @@ def seed(base_url: str, prefix: str = "ui") -> Seeded:
     api.put_artifact(run01, "data/table.csv", b"a,b,c\n1,2,3\n4,5,6\n")
     api.put_artifact(run01, "plot.png", _PNG)
     api.put_artifact(run01, "model/MLmodel", MLMODEL.format(run_id=out.runs["run-01"], name="petal_width").encode())
+    # Enough bare runs for three pages of 25.
+    out.paging_experiment_id = api.post("experiments/create", {"name": f"{prefix}-paging"})["experiment_id"]
+    for i in range(60):
+        api.post("runs/create", {"experiment_id": out.paging_experiment_id, "run_name": f"p-{i:02d}", "start_time": now + i})
     _seed_xss(api, out, prefix, now)
     return out
 

@@ -46,19 +46,21 @@ function positive(values, logY) {
 
 // Build uPlot's aligned data and series for one chart.
 // series: [{label, color, buckets, downsampled, runStart}]
-function buildData(series, { xMode, logY, smoothing }) {
+// bands[i] says whether series i is drawn with its min/max band; it is fixed when
+// the chart is made, because uPlot cannot change the number of series later.
+function buildData(series, { xMode, logY, smoothing }, withBands) {
   const tables = [];
   const specs = [];
   const bands = [];
   let index = 1;
-  for (const s of series) {
+  series.forEach((s, n) => {
     const b = s.buckets;
     const xs = xValues(b, xMode, s.runStart || 0);
     const mid = b.min.map((lo, i) => (lo === null || b.max[i] === null ? null : (lo + b.max[i]) / 2));
     const table = [xs, positive(smooth(mid, smoothing), logY)];
     specs.push({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: b.x_first.length < 60 } });
     const line = index++;
-    if (s.downsampled) {
+    if (withBands[n]) {
       // The envelope of each bucket keeps spikes visible: a band from min to max.
       table.push(positive(b.max, logY), positive(b.min, logY));
       specs.push({ label: `${s.label} (max)`, stroke: alpha(s.color, 0.35), width: 1, spanGaps: true, points: { show: false } });
@@ -67,9 +69,18 @@ function buildData(series, { xMode, logY, smoothing }) {
       index += 2;
     }
     tables.push({ table, line });
-  }
+  });
   const data = tables.length === 1 ? tables[0].table : window.uPlot.join(tables.map((t) => t.table));
   return { data, specs, bands };
+}
+
+// What was drawn, for tests and benchmarks: the number of x positions and the largest y.
+function markDrawn(element, data) {
+  let yMax = -Infinity;
+  for (const ys of data.slice(1)) for (const y of ys) if (y !== null && y > yMax) yMax = y;
+  element.dataset.points = String(data[0].length);
+  element.dataset.yMax = String(yMax);
+  element.classList.add("drawn");
 }
 
 function xAxis(mode) {
@@ -93,6 +104,7 @@ export function metricChart(opts) {
   let zoomTimer = null;
   let ignoreScale = true;
   let lines = [];
+  let withBands = [];
 
   const drawLegend = (series) => {
     fill(legend, 
@@ -104,7 +116,8 @@ export function metricChart(opts) {
   };
 
   const create = (series) => {
-    const { data, specs, bands } = buildData(series, opts);
+    withBands = series.map((s) => Boolean(s.downsampled));
+    const { data, specs, bands } = buildData(series, opts, withBands);
     lines = specs.map((s, i) => (s.label.endsWith("(max)") || s.label.endsWith("(min)") ? null : i + 1)).filter(Boolean);
     const width = Math.max(300, plotArea.clientWidth || element.clientWidth || 600);
     const config = {
@@ -124,7 +137,7 @@ export function metricChart(opts) {
         setCursor: [
           (u) => {
             const i = u.cursor.idx;
-            if (i === null || i === undefined) { readout.textContent = ""; return; }
+            if (i === null || i === undefined || i >= u.data[0].length) { readout.textContent = ""; return; }
             const x = u.data[0][i];
             const xs = opts.xMode === "time" ? new Date(x * 1000).toISOString() : opts.xMode === "relative" ? fmtDuration(x * 1000) : String(x);
             readout.textContent = `${xAxis(opts.xMode).label} ${xs}: ` + lines.map((li) => `${specs[li - 1].label} = ${fmtNumber(u.data[li][i])}`).join(", ");
@@ -143,8 +156,7 @@ export function metricChart(opts) {
     ignoreScale = true;
     plot = new window.uPlot(config, data, plotArea);
     ignoreScale = false;
-    element.dataset.points = String(data[0].length);
-    element.classList.add("drawn");
+    markDrawn(element, data);
     drawLegend(series);
   };
 
@@ -158,11 +170,11 @@ export function metricChart(opts) {
     draw: (series) => create(series),
     update(series, keepZoom) {
       if (!plot) return create(series);
-      const { data } = buildData(series, opts);
+      const { data } = buildData(series, opts, withBands);
       ignoreScale = !keepZoom;
       plot.setData(data, !keepZoom);
       ignoreScale = false;
-      element.dataset.points = String(data[0].length);
+      markDrawn(element, data);
     },
     destroy() {
       observer.disconnect();

@@ -3,10 +3,11 @@
 // are shown as text; images are <img> elements pointing at the artifact route.
 
 import { artifactUrl, get } from "../api.js";
-import { errorBox, fill, h } from "../dom.js";
+import { errorBox, fill, h, route, withQuery } from "../dom.js";
 import { fmtBytes } from "../format.js";
 
-export function artifactBrowser(run) {
+// initialPath (from the URL) opens the folders down to a file and previews it.
+export function artifactBrowser(run, initialPath = "") {
   const runId = run.info.run_id;
   const tree = h("ul", { class: "tree", id: "artifact-tree" });
   const preview = h("div", { class: "preview", id: "artifact-preview" }, h("p", { class: "muted", text: "Select a file to preview it." }));
@@ -19,6 +20,10 @@ export function artifactBrowser(run) {
       const result = await get("mlflow/artifacts/list", { run_id: runId, path: path || undefined });
       const files = (result.files || []).sort((a, b) => (b.is_dir - a.is_dir) || a.path.localeCompare(b.path));
       fill(ul, ...(files.length ? files.map(entry) : [h("li", { class: "muted", text: path ? "Empty folder." : "No artifacts." })]));
+      const next = initialPath && [...ul.querySelectorAll(":scope > li > button")].find(
+        (b) => initialPath === b.dataset.path || initialPath.startsWith(`${b.dataset.path}/`),
+      );
+      if (next) next.click();
     } catch (err) {
       fill(ul, h("li", {}, errorBox(err)));
     }
@@ -39,7 +44,7 @@ export function artifactBrowser(run) {
             await listInto(children, file.path);
           }
         },
-      }, `📁 ${name}`);
+      }, name);
       return h("li", {}, label, children);
     }
     const label = h("button", {
@@ -49,6 +54,8 @@ export function artifactBrowser(run) {
         selected = label;
         label.classList.add("selected");
         showPreview(preview, runId, file);
+        // Make the preview linkable without re-rendering the page.
+        history.replaceState(null, "", withQuery(route("runs", runId), { tab: "artifacts", path: file.path }));
       },
     }, name, h("span", { class: "muted small", text: ` ${fmtBytes(file.file_size)}` }));
     return h("li", {}, label);

@@ -47,7 +47,7 @@ export async function render(root, [runId], query, isCurrent) {
     return;
   }
   if (tab === "artifacts") {
-    root.append(artifactBrowser(run));
+    root.append(artifactBrowser(run, query.get("path") || ""));
     return;
   }
 
