@@ -363,7 +363,10 @@ def infer_schema(data: Any) -> Schema:
 
 
 def infer_output_schema(output: Any, input_schema: Schema | None) -> Schema | None:
-    """The output schema from a prediction; 1-D results of column inputs are one unnamed column."""
+    """The output schema ``save_model`` infers from a prediction on the input example.
+
+    As MLflow's savers do, a 1-D result of a column-based model is one unnamed column.
+    """
     import numpy as np
     import pandas as pd
 
@@ -404,7 +407,7 @@ def infer_params_schema(params: dict[str, Any] | None) -> ParamSchema | None:
 
 
 def infer_signature(model_input: Any = None, model_output: Any = None, params: dict[str, Any] | None = None) -> ModelSignature:
-    """A signature from example input, output and params (any may be None)."""
+    """A signature from example input, output and params (any may be None), as MLflow infers one."""
     inputs = infer_schema(model_input) if model_input is not None else None
-    outputs = infer_output_schema(model_output, inputs) if model_output is not None else None
+    outputs = infer_schema(model_output) if model_output is not None else None
     return ModelSignature(inputs, outputs, infer_params_schema(params))
