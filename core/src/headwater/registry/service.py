@@ -20,7 +20,7 @@ from typing import Any
 from headwater.entities import ModelVersion, ModelVersionStage, RegisteredModel
 from headwater.events import EventBus, get_event_bus
 from headwater.events import catalogue as ev
-from headwater.exceptions import HeadwaterError
+from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.registry import validation as rv
 from headwater.registry.sources import check_source
 from headwater.store.registry import RegistryStore, Tags
@@ -154,6 +154,22 @@ class RegistryService:
             run_id if run_id is not None else pinned.run_id,
             model_id if model_id is not None else pinned.model_id,
         )
+
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        """Where the version's files are; a logged-model source (``models:/<model_id>``) is looked up."""
+        uri = self.store.get_model_version_download_uri(name, version)
+        if self.tracking is None or not is_model_uri(uri):
+            return uri
+        model_id = parse_model_uri(uri).model_id
+        get_logged_model = getattr(self.tracking, "get_logged_model", None)
+        if model_id is None or get_logged_model is None:
+            return uri
+        try:
+            return get_logged_model(model_id).artifact_uri
+        except HeadwaterError as err:
+            if err.error_code in (ErrorCode.NOT_IMPLEMENTED, ErrorCode.RESOURCE_DOES_NOT_EXIST):
+                return uri
+            raise
 
     def update_model_version(self, name: str, version: str | int, description: str | None) -> ModelVersion:
         updated = self.store.update_model_version(name, version, description)

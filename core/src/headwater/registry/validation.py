@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 
-from headwater import validation as v
+import headwater.validation as v
 from headwater.exceptions import HeadwaterError
 
 MAX_MODEL_NAME_LENGTH = 256

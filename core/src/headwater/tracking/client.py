@@ -27,6 +27,7 @@ from headwater.entities import (
 )
 from headwater.exceptions import HeadwaterError
 from headwater.models.client import ModelsClientMixin
+from headwater.registry.client import RegistryClientMixin
 from headwater.tracking.service import TrackingService, tag_dict
 from headwater.tracking.uri import artifact_root, resolve_tracking_uri
 
@@ -92,14 +93,18 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class Client(ModelsClientMixin):
-    """A client of the tracking store at ``tracking_uri`` (resolved as :mod:`headwater.tracking.uri` says)."""
+class Client(ModelsClientMixin, RegistryClientMixin):
+    """A client of the tracking store at ``tracking_uri`` (resolved as :mod:`headwater.tracking.uri` says).
 
-    def __init__(self, tracking_uri: str | None = None):
+    Registry calls go to ``registry_uri`` (default: see :mod:`headwater.registry.uri`).
+    """
+
+    def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None):
         from headwater.events import install_plugin_observers
         from headwater.plugins.manager import get_plugin_manager
 
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.registry_uri = registry_uri
         self.plugin_manager = get_plugin_manager()
         store = self.plugin_manager.tracking_store(self.tracking_uri, artifact_root())
         self.service = TrackingService(store)

@@ -20,6 +20,8 @@ from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.tracking import context
 from headwater.tracking.client import Client, make_metric, now_millis
 from headwater.tracking.uri import artifact_root, first_env, get_tracking_uri, resolve_tracking_uri, set_tracking_uri
+from headwater.registry import fluent as _registry_fluent
+from headwater.registry.fluent import *  # noqa: E402,F401,F403  (module-level registry functions)
 
 __all__ = [
     "ActiveRun",
@@ -57,6 +59,7 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    *_registry_fluent.__all__,
 ]
 
 RUN_ID_ENV = ("HEADWATER_RUN_ID", "MLFLOW_RUN_ID")
@@ -512,9 +515,22 @@ def list_artifacts(path: str | None = None, run_id: str | None = None) -> list[F
 
 
 def download_artifacts(
-    path: str = "", run_id: str | None = None, dst_path: str | None = None, artifact_path: str | None = None
+    path: str = "",
+    run_id: str | None = None,
+    dst_path: str | None = None,
+    artifact_path: str | None = None,
+    artifact_uri: str | None = None,
 ) -> str:
-    """Download a run's artifact file or directory; ``artifact_path`` is an alias of ``path``."""
+    """Download a run's artifact file or directory; ``artifact_path`` is an alias of ``path``.
+
+    With ``artifact_uri`` (or a ``models:/``/``runs:/`` URI as ``path`` and no
+    run), download what that URI names: ``models:/<name>/<version>`` and the
+    other model URIs resolve through the registry.
+    """
+    if artifact_uri is None and run_id is None and path.startswith(("models:", "runs:")):
+        artifact_uri = path
+    if artifact_uri is not None:
+        return _client().download_artifacts_from_uri(artifact_uri, dst_path)
     client, run_id = _read_target(run_id)
     return client.download_artifacts(run_id, artifact_path if artifact_path is not None else path, dst_path)
 

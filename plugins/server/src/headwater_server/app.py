@@ -31,6 +31,7 @@ from headwater_server.render import JSONResponse
 from headwater_server.routes import error_response, internal_error, tracking_routes, validation_error
 from headwater_server.routes.browsing import browsing_routes
 from headwater_server.routes.logged_models import logged_model_routes
+from headwater_server.routes.registry import registry_routes
 from headwater_server.routes.meta import meta_routes
 
 log = logging.getLogger("headwater.server")
@@ -130,6 +131,7 @@ def build_app(config: ServerConfig, plugin_manager: HeadwaterPluginManager | Non
     ctx = ServerContext(tracking=tracking, state=state)
     app.router.routes.extend(tracking_routes(ctx, prefix))
     app.router.routes.extend(logged_model_routes(ctx, prefix))
+    app.router.routes.extend(registry_routes(ctx, prefix))
     app.router.routes.extend(meta_routes(ctx, prefix))
     app.router.routes.extend(browsing_routes(ctx, prefix))
     _install_artifact_proxy(app, config, pm)
