@@ -29,31 +29,39 @@ from headwater.entities import (
 M = TypeVar("M", bound=BaseModel)
 
 
+_REQUIRED = object()
+_FACTORY = object()
+
+
 def constructor(cls: type[M]) -> Callable[..., M]:
     """``make(**values)``: an unvalidated ``cls`` with defaults for the fields not given.
 
     Equivalent to ``cls.model_construct(**values)`` for models without aliases
     in use, extra fields or post-init hooks, which is all of these entities.
     """
-    fields = cls.__pydantic_fields__
-    factories = {n: f.default_factory for n, f in fields.items() if f.default_factory is not None}
-    defaults = {n: f.default for n, f in fields.items() if f.default_factory is None and not f.is_required()}
     if cls.__pydantic_post_init__ or cls.model_config.get("extra") == "allow":
         return cls.model_construct
+    # Every field in declaration order; merging the given values into this
+    # template keeps that order and fills plain defaults in one C-level step.
+    template: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for name, field in cls.__pydantic_fields__.items():
+        if field.default_factory is not None:
+            template[name] = _FACTORY
+            factories.append((name, field.default_factory))  # type: ignore[arg-type]
+        else:
+            template[name] = _REQUIRED if field.is_required() else field.default
     new = object.__new__
     set_attribute = object.__setattr__
 
     def make(**values: Any) -> M:
-        given = set(values)
-        for name, factory in factories.items():
-            if name not in values:
-                values[name] = factory()  # type: ignore[call-arg]
-        for name, default in defaults.items():
-            if name not in values:
-                values[name] = default
+        data = {**template, **values}
+        for name, factory in factories:
+            if data[name] is _FACTORY:
+                data[name] = factory()
         model = new(cls)
-        set_attribute(model, "__dict__", values)
-        set_attribute(model, "__pydantic_fields_set__", given)
+        set_attribute(model, "__dict__", data)
+        set_attribute(model, "__pydantic_fields_set__", set(values))
         set_attribute(model, "__pydantic_extra__", None)
         set_attribute(model, "__pydantic_private__", None)
         return model
