@@ -87,6 +87,8 @@ def build_openapi(app: Any, static_prefix: str = "") -> dict[str, Any]:
             operations[method.lower()] = op
         paths[f"{static_prefix}/api/2.0/mlflow/{ep.path}"] = operations
 
+    _describe_other_routes(app, paths, error)
+
     text = {"200": {"description": "Success", "content": {"text/plain": {"schema": {"type": "string"}}}}}
     paths[f"{static_prefix}/health"] = {"get": {"summary": "Liveness: answers OK", "operationId": "health",
                                                 "tags": ["server"], "responses": text}}
@@ -108,10 +110,47 @@ def _describe_errors(path: str, method: str, op: dict[str, Any], error: dict[str
     responses = op.setdefault("responses", {})
     responses.pop("422", None)
     responses.setdefault("default", error)
-    if "{artifact_path}" in path:
-        # A path no route pattern matches (say, one holding a newline) is an unknown route: plain text.
-        responses.setdefault("404", {"description": "No such artifact (JSON), or no such route (text)",
-                                     "content": {**error["content"], "text/plain": {"schema": {"type": "string"}}}})
+    if "{" in path:
+        responses.setdefault("404", _not_found(error))
     if method == "get" and path.endswith("/artifacts/{artifact_path}"):
         responses["200"] = {"description": "The file's bytes",
                             "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def _describe_other_routes(app: Any, paths: dict[str, Any], error: dict[str, Any]) -> None:
+    """Plain Starlette routes no table above describes (added by other modules): listed loosely.
+
+    Each gets its path parameters, a JSON or binary success answer and the
+    JSON error answer, so the document still names every API route.
+    """
+    from starlette.routing import Route
+
+    for route in app.routes:
+        path = getattr(route, "path_format", "")  # "{key}" where the route pattern says "{key:path}"
+        if type(route) is not Route or "/ajax-api/" in path or path in paths or "/api/" not in path:
+            continue
+        doc = (route.endpoint.__doc__ or route.name or path).strip().splitlines()[0]
+        parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for name in route.param_convertors]
+        success = {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}},
+                                                         "*/*": {"schema": {"type": "string", "format": "binary"}}}}
+        operations = {}
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            op: dict[str, Any] = {
+                "summary": doc,
+                "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('-', '_').replace('{', '').replace('}', '')}",
+                "tags": ["other"],
+                "responses": {"200": success, "default": error},
+            }
+            if parameters:
+                op["parameters"] = parameters
+                op["responses"]["404"] = _not_found(error)
+            operations[method.lower()] = op
+        paths[path] = operations
+
+
+def _not_found(error: dict[str, Any]) -> dict[str, Any]:
+    """404 of a route with path parameters: a JSON error, or plain text for a path no
+    route pattern matches (one holding a newline, say), which is an unknown route."""
+    return {"description": "Not found (JSON), or no such route (text)",
+            "content": {**error["content"], "text/plain": {"schema": {"type": "string"}}}}
