@@ -6,6 +6,8 @@ field) and by ``bench/ui.py``'s smoke mode.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import time
@@ -18,6 +20,7 @@ import requests
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 XSS_ATTR = '"><svg onload="window.__xss=1">'
 XSS_LINK = "javascript:window.__xss=1"
+XSS_BARE = "<img src=x onerror=window.__xss=1><script>window.__xss=1</script>"  # for quoted contexts (YAML, JSON)
 
 
 @dataclass
@@ -151,12 +154,18 @@ def _seed_xss(api: Api, out: Seeded, prefix: str, now: int) -> None:
            tags=[{"key": "payload", "value": XSS}, {"key": "link", "value": XSS_LINK}])
     api.put_artifact(run, "evil.html", f"<html><script>window.__xss=1</script>{XSS}</html>".encode())
     api.put_artifact(run, "evil.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="window.__xss=1"><script>window.__xss=1</script></svg>')
-    api.put_artifact(run, "evil.csv", f"{XSS},{XSS_ATTR}\n{XSS_ATTR},{XSS}\n".encode())
+    api.put_artifact(run, "evil.csv", _csv([[XSS, XSS_ATTR], [XSS_ATTR, XSS]]))
     api.put_artifact(run, "evil.json", json.dumps({XSS: XSS_ATTR}).encode())
     api.put_artifact(run, "<img src=x onerror=window.__xss=1>.txt", XSS.encode())
-    mlmodel = MLMODEL.format(run_id=rid, name=XSS.replace('"', "'")).replace(
+    mlmodel = MLMODEL.format(run_id=rid, name=XSS_BARE).replace(
         "python_function:", f"python_function:\n    note: '{XSS_ATTR}'", 1)
     api.put_artifact(run, "model/MLmodel", mlmodel.encode())
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
 
 
 # A 2x2 PNG (red, green, blue, white).

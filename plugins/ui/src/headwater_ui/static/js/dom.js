@@ -1,6 +1,6 @@
 // Building DOM nodes. Every string goes in as a text node or an attribute value,
-// never as markup: this module is the only place elements are made, and it has
-// no path to innerHTML.
+// never as markup: this module is the only place elements are made, and it never
+// parses HTML (a test checks that no module uses an HTML-parsing sink).
 
 const SAFE_HREF = /^(#|\?|ajax-api\/|static-files\/)/;
 
