@@ -97,3 +97,11 @@ def predict(model_uri: str, input_path: str | None, output_path: str | None, con
             dst.write(out)
     else:
         sys.stdout.buffer.write(out + b"\n")
+
+
+# The registry's subcommands (headwater.cli.registry imports nothing heavy at the top).
+from headwater.cli.registry import alias, registered, versions  # noqa: E402
+
+models.add_command(registered)
+models.add_command(versions)
+models.add_command(alias)
