@@ -6,6 +6,7 @@ message naming what was wrong. Stores call these before writing anything.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import posixpath
@@ -62,8 +63,19 @@ def require(value: object, name: str) -> None:
         raise _invalid(f"Missing value for required parameter '{name}'.")
 
 
+@functools.lru_cache(maxsize=4096)
+def _known_good_key(key: str, max_length: int) -> bool:
+    # Batches repeat a few keys many times; remember the ones that passed.
+    if not _KEY_RE.match(key) or len(key) > max_length:
+        return False
+    norm = posixpath.normpath(key)
+    return norm == key and norm != "." and not norm.startswith("..") and not norm.startswith("/")
+
+
 def validate_key(key: str, what: str = "Param key", max_length: int = MAX_KEY_LENGTH) -> None:
     """A metric/param/tag key: allowed characters, no path tricks, length."""
+    if type(key) is str and key and _known_good_key(key, max_length):
+        return
     if not isinstance(key, str) or key == "":
         raise _invalid(f"Missing value for required parameter '{what.lower().replace(' ', '_')}'.")
     if not _KEY_RE.match(key):
