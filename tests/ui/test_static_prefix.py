@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import start_server
+from ui_server import start_server
 
 pytestmark = pytest.mark.slow
 
