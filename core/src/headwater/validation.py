@@ -113,7 +113,8 @@ def validate_experiment_name(name: object) -> None:
 def validate_experiment_id(experiment_id: object) -> str:
     """Experiment ids are strings of digits; returns the canonical form."""
     text = str(experiment_id).strip() if experiment_id is not None else ""
-    if not text.lstrip("-").isdigit():
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdecimal()):
         raise _invalid(f"Invalid experiment ID '{experiment_id}'. Experiment IDs must be integers.")
     return str(int(text))
 

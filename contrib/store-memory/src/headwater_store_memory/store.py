@@ -123,7 +123,7 @@ class MemoryTrackingStore(TrackingStore):
             self._experiments[experiment_id] = Experiment(
                 experiment_id=experiment_id,
                 name=name,
-                artifact_location=artifact_location or f"{self.artifact_root}/{experiment_id}",
+                artifact_location=artifact_location or f"{self.artifact_root.rstrip('/')}/{experiment_id}",
                 creation_time=now,
                 last_update_time=now,
                 tags=dict(tag_items),
