@@ -119,6 +119,23 @@ def _frame_records(payload: Any) -> Any:
         ) from None
 
 
+def _check_numeric_columns(frame: Any, schema: Any) -> Any:
+    """Text in a column the signature makes numeric is a malformed payload (400), as MLflow parses it."""
+    if schema is None or schema.is_tensor or not schema.has_names:
+        return frame
+    for spec in schema.specs:
+        if spec.type in ("double", "float", "long", "integer") and spec.name in frame.columns:
+            column = frame[spec.name]
+            if column.dtype.kind not in "iufb":
+                bad = next((v for v in column if isinstance(v, str)), None)
+                if bad is not None:
+                    raise bad_request(
+                        f"Data is not compatible with model signature. Failed to convert column {spec.name} to"
+                        f" type '{spec.type}': {bad!r} is not a number."
+                    )
+    return frame
+
+
 def _array(values: Any, dtype: Any = None) -> Any:
     import numpy as np
 
@@ -205,9 +222,9 @@ def parse_json(body: bytes, model: Any) -> ParsedRequest:
     key = formats[0]
     schema = model.input_schema
     if key == DF_SPLIT:
-        data = _frame_split(decoded[key])
+        data = _check_numeric_columns(_frame_split(decoded[key]), schema)
     elif key == DF_RECORDS:
-        data = _frame_records(decoded[key])
+        data = _check_numeric_columns(_frame_records(decoded[key]), schema)
     else:
         data = _tf_serving(decoded, key, schema)
     return ParsedRequest(data, params)
@@ -288,7 +305,11 @@ def _fallback(value: Any) -> Any:
 
 def error_body(err: HeadwaterError | RequestError, prefix: str = "") -> dict[str, Any]:
     if isinstance(err, RequestError):
-        return {"error_code": ErrorCode.BAD_REQUEST.value, "message": err.message}
+        # As MLflow's scoring server words a malformed payload.
+        message = err.message if err.message.startswith("Invalid input.") or err.status != 400 else (
+            f"Invalid input. {err.message}")
+        return {"error_code": ErrorCode.BAD_REQUEST.value, "message": message, "sqlstate": "KAM00",
+                "error_class": ErrorCode.INVALID_PARAMETER_VALUE.value}
     body = err.to_dict()
     if prefix:
         body["message"] = prefix + body["message"]
