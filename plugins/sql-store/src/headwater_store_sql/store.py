@@ -786,7 +786,8 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             query = query.limit(max_results + 1)
         with self.engine.connect() as conn:
             self._check_run_exists(conn, run_id)
-            rows = conn.execute(query, {"run_id": run_id, "key": metric_key}).all()
+            # Plain tuples from the driver: no per-row Row objects for long histories.
+            rows = conn.execute(query, {"run_id": run_id, "key": metric_key}).cursor.fetchall()
         token = None
         if max_results is not None and len(rows) > max_results:
             rows = rows[:max_results]
@@ -794,8 +795,8 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
         construct = new_metric
         return PagedList(
             items=[
-                construct(key=r.key, value=_NAN if r.is_nan else r.value, timestamp=r.timestamp, step=r.step)
-                for r in rows
+                construct(key=key, value=_NAN if is_nan else value, timestamp=timestamp, step=step)
+                for key, value, is_nan, timestamp, step in rows
             ],
             token=token,
         )
