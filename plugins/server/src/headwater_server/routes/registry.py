@@ -5,6 +5,9 @@ Handlers go through a :class:`~headwater.registry.service.RegistryService`
 URI), so registry changes raise events and every new version's source is
 checked against the tracking store (spec/security.md §1).
 
+``GET /model-versions/get-artifact`` serves one file of a version, as
+MLflow's UI asks for it.
+
 Forms MLflow's R client uses are accepted too: ``registered-models/search``
 and the other reads by POST, ``get-latest-versions`` by GET, and every scalar
 as a string (``"archive_existing_versions": "FALSE"``, ``"version": "3"``).
@@ -12,9 +15,13 @@ as a string (``"archive_existing_versions": "FALSE"``, ``"version": "3"``).
 
 from __future__ import annotations
 
+import posixpath
 import threading
-from typing import Any
+from typing import Any, Callable
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from headwater.entities import ModelVersion, RegisteredModel
@@ -23,9 +30,9 @@ from headwater.registry import validation as rv
 from headwater.registry.service import RegistryService
 
 from headwater_server import items, render
-from headwater_server.routes import API_ROOTS, rpc_endpoint
+from headwater_server.routes import API_ROOTS, error_response, internal_error, rpc_endpoint
 from headwater_server.routes.tracking import Endpoint
-from headwater_server.wire import Params
+from headwater_server.wire import Params, read_params
 
 SEARCH_VERSIONS_DEFAULT = rv.SEARCH_MODEL_VERSIONS_LIMIT  # the proto default is also the cap
 
@@ -259,6 +266,43 @@ REGISTRY_ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 
+def model_version_artifact(ctx: Any) -> Callable[[Request], Any]:
+    """``GET /model-versions/get-artifact?name=&version=&path=``: one file of a version (MLflow's UI route).
+
+    The file is read from the version's download location. That location is
+    only trusted because every source was checked when its version was created.
+    """
+    from headwater_server.artifact_roots import repository_for
+    from headwater_server.artifacts import _open_checked, _prepend, artifact_media_type, checked_path
+    from headwater_server.artifacts import content_disposition
+    from headwater_server.routes.browsing import ARTIFACT_HEADERS
+
+    state = ctx.state
+
+    def open_file(name: str, version: str, raw_path: str) -> tuple[Any, bytes, str]:
+        relative = checked_path(raw_path, must_name_file=True)
+        root = registry(ctx).get_model_version_download_uri(name, version)
+        chunks, first = _open_checked(repository_for(state, root), relative)
+        return chunks, first, relative
+
+    async def get_artifact(request: Request) -> Response:
+        """One file of a model version's artifacts"""
+        try:
+            p = await read_params(request, (), state.max_request_bytes)
+            chunks, first, relative = await run_in_threadpool(open_file, _name(p), _version(p), p.text("path") or "")
+        except HeadwaterError as err:
+            # Storage messages may name the server's own folders; clients need not know them.
+            err.message = str(err.message).replace(state.artifacts_destination or "\0", "<artifact root>")
+            return error_response(err)
+        except Exception as exc:
+            return internal_error(exc)
+        name = posixpath.basename(relative)
+        headers = {**ARTIFACT_HEADERS, "Content-Disposition": content_disposition(name)}
+        return StreamingResponse(_prepend(first, chunks), media_type=artifact_media_type(name), headers=headers)
+
+    return get_artifact
+
+
 def registry_routes(ctx: Any, static_prefix: str = "") -> list[Route]:
     routes = []
     for root in API_ROOTS:
@@ -266,4 +310,7 @@ def registry_routes(ctx: Any, static_prefix: str = "") -> list[Route]:
             endpoint = rpc_endpoint(ep, ctx)
             endpoint.__doc__ = ep.summary  # the OpenAPI document lists routes by their docstring
             routes.append(Route(f"{static_prefix}{root}/{ep.path}", endpoint, methods=list(ep.methods)))
+    get_artifact = model_version_artifact(ctx)
+    for prefix in ("", "/ajax-api/2.0/mlflow"):
+        routes.append(Route(f"{static_prefix}{prefix}/model-versions/get-artifact", get_artifact, methods=["GET"]))
     return routes
