@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+INJECTED = (
+    "() => document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], [onload],"
+    " script:not([src]), a[href^=\"javascript\"]').length"
+)
 SCREENSHOTS = Path(os.environ.get("HEADWATER_UI_SCREENSHOTS") or Path(tempfile.gettempdir()) / "headwater-ui-screenshots")
 
 if not Path(CHROMIUM).exists():  # .ci/run installs it; say why rather than fail obscurely
@@ -101,6 +105,11 @@ class UiPage:
 
     def xss_fired(self) -> bool:
         return bool(self.page.evaluate("() => window.__xss === 1"))
+
+    def assert_nothing_injected(self) -> None:
+        """No payload ran, and none became an element or an attribute that could run."""
+        assert self.page.evaluate(INJECTED) == 0
+        assert not self.xss_fired()
 
 
 @pytest.fixture

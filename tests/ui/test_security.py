@@ -16,18 +16,11 @@ from ui_seed import XSS, XSS_ATTR, XSS_BARE, XSS_LINK
 pytestmark = pytest.mark.slow
 
 STATIC = Path(__file__).parents[2] / "plugins" / "ui" / "src" / "headwater_ui" / "static"
-INJECTED = "() => document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], [onload], script:not([src]), a[href^=\"javascript\"]').length"
-
-
-def assert_nothing_injected(ui) -> None:
-    assert ui.page.evaluate(INJECTED) == 0
-    assert not ui.xss_fired()
-
 
 def test_payloads_in_experiment_and_run_fields_render_as_text(ui, seeded):
     page = ui.open("#/", wait_for="#experiments-table")
     assert page.locator("#experiments-table a.name", has_text="<script>").count() == 1
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
     page = ui.open(f"#/experiments/{seeded.xss_experiment_id}", wait_for="#runs-table")
     assert XSS in page.locator("h1 .exp-name").inner_text()
@@ -38,7 +31,7 @@ def test_payloads_in_experiment_and_run_fields_render_as_text(ui, seeded):
     table = page.locator("#runs-table").inner_text()
     assert XSS in table and XSS_ATTR in table and XSS_LINK in table
     ui.screenshot("xss-runs")
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
     page = ui.open(f"#/runs/{seeded.xss_run_id}", wait_for=".run-info")
     text = page.locator("#main").inner_text()
@@ -47,16 +40,16 @@ def test_payloads_in_experiment_and_run_fields_render_as_text(ui, seeded):
     assert page.locator(".run-title").inner_text() == XSS
     assert page.locator(".description").inner_text() == XSS
     ui.screenshot("xss-run")
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
     ui.open(f"#/runs/{seeded.xss_run_id}?tab=charts", wait_for=".chart.drawn")
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
     page = ui.open(f"#/compare?runs={seeded.xss_run_id},{seeded.runs['run-01']}", wait_for="#compare-params table")
     assert XSS in page.locator("#compare-params").inner_text()
     page.wait_for_selector("#compare-parallel svg")
     ui.screenshot("xss-compare")
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
 
 @pytest.mark.parametrize("name", ["evil.html", "evil.svg", "evil.csv", "evil.json", "<img src=x onerror=window.__xss=1>.txt", "model/MLmodel"])
@@ -80,7 +73,7 @@ def test_payloads_in_artifact_names_and_contents_render_as_text(ui, seeded, name
         assert "window.__xss=1" in preview
     page.wait_for_timeout(200)  # give any injected handler a chance to fire
     ui.screenshot("xss-artifact")
-    assert_nothing_injected(ui)
+    ui.assert_nothing_injected()
 
 
 def test_ui_pages_carry_a_strict_content_security_policy(live_server):

@@ -129,6 +129,7 @@ def seed(base_url: str, prefix: str = "ui") -> Seeded:
     for i in range(60):
         api.post("runs/create", {"experiment_id": out.paging_experiment_id, "run_name": f"p-{i:02d}", "start_time": now + i})
     _seed_xss(api, out, prefix, now)
+    _seed_registry(api, out, prefix)
     return out
 
 
@@ -160,6 +161,32 @@ def _seed_xss(api: Api, out: Seeded, prefix: str, now: int) -> None:
     mlmodel = MLMODEL.format(run_id=rid, name=XSS_BARE).replace(
         "python_function:", f"python_function:\n    note: '{XSS_ATTR}'", 1)
     api.put_artifact(run, "model/MLmodel", mlmodel.encode())
+
+
+XSS_MODEL_NAME = "<img src=x onerror=window.__xss=1>"  # model names may not hold '/' or ':'
+
+
+def _seed_registry(api: Api, out: Seeded, prefix: str) -> None:
+    """A model with three versions of run-01's model (stages, an alias), and one full of payloads."""
+    name = f"{prefix}-model"
+    api.post("registered-models/create", {"name": name, "description": "Iris classifier",
+                                          "tags": [{"key": "task", "value": "classification"}]})
+    run_id = out.runs["run-01"]
+    run = api.call("GET", "runs/get", run_id=run_id)["run"]
+    sources = [f"runs:/{run_id}/model", f"{run['info']['artifact_uri']}/model", f"runs:/{run_id}/model"]
+    for source in sources:
+        api.post("model-versions/create", {"name": name, "source": source, "run_id": run_id})
+    api.post("model-versions/transition-stage", {"name": name, "version": "2", "stage": "Production",
+                                                 "archive_existing_versions": False})
+    api.post("registered-models/alias", {"name": name, "alias": "champion", "version": "2"})
+    out.model_name = name
+
+    xss_name = f"{prefix}-{XSS_MODEL_NAME}"
+    api.post("registered-models/create", {"name": xss_name, "description": XSS, "tags": [{"key": "payload", "value": XSS_ATTR}]})
+    api.post("model-versions/create", {"name": xss_name, "source": f"runs:/{out.xss_run_id}/model", "run_id": out.xss_run_id,
+                                       "description": XSS, "tags": [{"key": "payload", "value": XSS}]})
+    api.post("registered-models/alias", {"name": xss_name, "alias": "best", "version": "1"})
+    out.xss_model_name = xss_name
 
 
 def _csv(rows: list[list[str]]) -> bytes:
