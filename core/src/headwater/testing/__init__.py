@@ -11,7 +11,9 @@ test module and override the ``tracking_store`` fixture::
             return MyStore(...)
 
 ``RegistryStoreConformance`` does the same for registry stores (override
-``registry_store``).
+``registry_store``). ``ArtifactRepositoryConformance`` checks artifact
+repositories (override ``artifact_repository``, and ``outside_root_repository``
+for the containment checks of the attack tests).
 
 Plugin-manager fixtures come with the pytest plugin
 (:mod:`headwater.testing.pytest_plugin`), loaded automatically once
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RegistryStoreConformance", "TrackingStoreConformance"]
+__all__ = ["ArtifactRepositoryConformance", "RegistryStoreConformance", "TrackingStoreConformance"]
 
 
 def __getattr__(name: str) -> Any:
@@ -35,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from headwater.testing.registry_conformance import RegistryStoreConformance
 
         return RegistryStoreConformance
+    if name == "ArtifactRepositoryConformance":
+        from headwater.testing.artifact_conformance import ArtifactRepositoryConformance
+
+        return ArtifactRepositoryConformance
     raise AttributeError(f"module 'headwater.testing' has no attribute {name!r}")

@@ -17,7 +17,9 @@ import pytest
 
 # The kit's modules are imported later, from test files; rewrite their asserts
 # so failures show the compared values.
-pytest.register_assert_rewrite("headwater.testing.conformance", "headwater.testing.registry_conformance")
+pytest.register_assert_rewrite(
+    "headwater.testing.conformance", "headwater.testing.registry_conformance", "headwater.testing.artifact_conformance"
+)
 
 from headwater.plugins.manager import HeadwaterPluginManager, make_plugin_manager  # noqa: E402
 
