@@ -106,8 +106,10 @@ def _pairs(tags_in: Any) -> list[tuple[str, str]]:
     if not tags_in:
         return []
     if isinstance(tags_in, dict):
-        return [(str(k), v) for k, v in tags_in.items()]
-    return [(t.key, t.value) if hasattr(t, "key") else (t[0], t[1]) for t in tags_in]
+        pairs = list(tags_in.items())
+    else:
+        pairs = [(t.key, t.value) if hasattr(t, "key") else (t[0], t[1]) for t in tags_in]
+    return [(k, "" if val is None else str(val)) for k, val in pairs]
 
 
 def _run_not_found(run_id: str) -> HeadwaterError:
@@ -708,7 +710,8 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             ):
                 latest[row["key"]] = row
         self._bulk_insert_metrics.run(conn, list(rows.values()))
-        self._bulk_upsert_latest.run(conn, list(latest.values()))
+        # Key order: concurrent batches lock the same rows in the same order (no deadlocks).
+        self._bulk_upsert_latest.run(conn, [latest[k] for k in sorted(latest)])
 
     @_retry_conflicts
     def log_inputs(self, run_id, datasets=()) -> None:
