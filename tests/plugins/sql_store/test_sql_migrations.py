@@ -100,13 +100,14 @@ def test_refuses_a_database_with_foreign_tables(fresh_database_uri):
     assert "did not create" in info.value.message
 
 
-def test_reset_database_leaves_only_an_active_default_experiment(database_uri, tmp_path):
+def test_reset_database_leaves_only_the_default_experiment_as_new(database_uri, tmp_path):
     reset_database(database_uri)
     store = SqlTrackingStore(database_uri, str(tmp_path))
     try:
         exp_id = store.create_experiment("to-be-wiped", tags={"k": "v"})
         store.create_run(exp_id)
         store.set_experiment_tag("0", "default-tag", "x")
+        store.rename_experiment("0", "renamed")
         store.delete_experiment("0")
         reset_database(database_uri)
         experiments = store.search_experiments(view_type="ALL", max_results=10).items

@@ -1,8 +1,9 @@
 """Helpers for tests that run against a SQL store database.
 
-``reset_database(uri)`` empties every table of the tracking and registry schema (creating
-the schema first if needed) and puts back the default experiment, active and
-with its artifact location, so one database can serve a whole test session.
+``reset_database(uri)`` empties every table of the schema (tracking, logged
+models, registry; creating the schema first if needed) and puts back the
+default experiment, active, named "Default" and with its artifact location,
+so one database can serve a whole test session.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from headwater.store.tracking import DEFAULT_EXPERIMENT_NAME
 from headwater_store_sql import dialects
 from headwater_store_sql.engine import create_engine, write_engine
 from headwater_store_sql.migrate import ensure_schema
-from headwater_store_sql.registry_schema import REGISTRY_TABLES_CHILDREN_FIRST
-from headwater_store_sql.schema import TABLES_CHILDREN_FIRST, datasets, experiments
+from headwater_store_sql.schema import datasets, experiments, metadata
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -30,7 +31,7 @@ def _engine(uri: str) -> Engine:
 
 
 def reset_database(uri: str) -> None:
-    """Delete every row of the tracking tables; the default experiment stays (active, no tags).
+    """Delete every row of the tables; the default experiment stays (active, named "Default", no tags).
 
     New experiment ids start from 1 again on SQLite and PostgreSQL; MySQL keeps
     counting (resetting AUTO_INCREMENT is DDL, slow, and waits for every open
@@ -41,7 +42,7 @@ def reset_database(uri: str) -> None:
     dialect = engine.dialect.name
     with write_engine(engine).begin() as conn:
         default = conn.execute(sa.select(experiments).where(experiments.c.experiment_id == 0)).first()
-        for table in REGISTRY_TABLES_CHILDREN_FIRST + TABLES_CHILDREN_FIRST:
+        for table in reversed(metadata.sorted_tables):  # children first
             conn.execute(sa.delete(table))
         if dialect == "postgresql":
             for table, column in ((experiments, "experiment_id"), (datasets, "dataset_id")):
@@ -50,7 +51,7 @@ def reset_database(uri: str) -> None:
                     {"table": table.name, "column": column},
                 )
         if default is not None:
-            row = {**default._mapping, "lifecycle_stage": "active"}
+            row = {**default._mapping, "name": DEFAULT_EXPERIMENT_NAME, "lifecycle_stage": "active"}
             dialects.insert_with_explicit_id(conn, dialect, experiments, row)
 
 
