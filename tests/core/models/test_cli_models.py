@@ -52,3 +52,16 @@ def test_serve_takes_mlflows_options():
         assert option in result.output
     refused = CliRunner().invoke(main, ["models", "serve", "-m", "x", "--env-manager", "conda"])
     assert refused.exit_code != 0 and "--env-manager local" in refused.output
+
+
+def test_artifacts_download_resolves_model_uris(tracking, tmp_path, linear, frame):
+    """What the R package's mlflow_load_model runs when MLFLOW_BIN=headwater."""
+    with headwater.start_run() as run:
+        info = headwater.log_model(linear, name="model")
+    for uri in (info.model_uri, f"runs:/{run.run_id}/model"):
+        dst = tmp_path / uri.replace(":", "_").replace("/", "_")
+        result = CliRunner().invoke(main, ["artifacts", "download", "-u", uri, "-d", str(dst)])
+        assert result.exit_code == 0, result.output
+        local = result.output.strip().splitlines()[-1]
+        np.testing.assert_allclose(headwater.load_model(local).predict(frame), linear.predict(frame))
+        assert local.startswith(str(dst))

@@ -132,13 +132,12 @@ def download(run_id: str | None, artifact_path: str | None, artifact_uri: str | 
 def _download_uri(client: Any, uri: str, dst_path: str | None) -> str:
     """Download what ``uri`` names: ``runs:/<run_id>/<path>`` or any repository URI."""
     parts = urlsplit(uri)
-    if parts.scheme == "runs":
-        run_id, _, path = parts.path.lstrip("/").partition("/")
-        if not run_id:
-            raise HeadwaterError.invalid(f"Invalid runs URI {uri!r}: expected runs:/<run_id>/<path>")
-        return client.download_artifacts(run_id, path, dst_path)
-    if parts.scheme == "models":
-        raise HeadwaterError.invalid(f"models:/ URIs are not supported here yet: {uri!r}")
+    if parts.scheme in ("runs", "models"):
+        # Model URIs resolve through logged models and the registry (so the R package's
+        # mlflow_load_model works with MLFLOW_BIN=headwater).
+        from headwater.models.uri import download_model
+
+        return download_model(uri, dst_path, client=client)
     root, name = _split_uri(uri)
     resolve = getattr(client.store, "resolve_artifact_uri", None)
     if resolve is not None:

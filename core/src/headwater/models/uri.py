@@ -72,7 +72,17 @@ def _download(uri: str, sub_path: str, dst_path: str | None, client: Any) -> str
         path = os.path.join(local_path(uri), sub_path) if sub_path else local_path(uri)
         if not os.path.exists(path):
             raise HeadwaterError.not_found(f"No model found at {path!r}")
-        return path
+        if dst_path is None:
+            return path  # used in place
+        import shutil
+
+        target = os.path.join(dst_path, os.path.basename(os.path.normpath(path)))
+        if os.path.isdir(path):
+            shutil.copytree(path, target, dirs_exist_ok=True)
+        else:
+            os.makedirs(dst_path, exist_ok=True)
+            shutil.copy2(path, target)
+        return target
     dst = dst_path or tempfile.mkdtemp(prefix="headwater-model-")
     return repository_for(uri, client).download_artifacts(sub_path, dst)
 
