@@ -20,7 +20,7 @@ import argparse
 import os
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 
 from bench import dataset, http_workloads as w, storage_floor
 from bench.common import HEADWATER, Goal, Report, Row, log, quiet_mlflow
@@ -61,6 +61,8 @@ class Rows:
     """The rows of this benchmark, created in the order they are printed."""
 
     def __init__(self, report: Report, args: argparse.Namespace):
+        self.report = report
+
         def add(workload: str, measure: str, higher: bool, goal: Goal | None = None) -> Row:
             return report.add(Row(workload, measure, higher, goal=goal))
 
@@ -88,6 +90,17 @@ class Rows:
         self.seed = add("seed runs + history through the store (setup, not a goal)", "s", False)
 
 
+def attempt(rows: Rows, system: str, workload: str, fn: Callable[[], Any]) -> Any:
+    """Run one workload; a failure is noted in the report and leaves that figure empty."""
+    try:
+        return fn()
+    except Exception as exc:  # one system failing must not lose every other figure
+        message = f"{system}: {workload} failed: {type(exc).__name__}: {str(exc)[:300]}"
+        log(message)
+        rows.report.notes.append(message)
+        return None
+
+
 def run(args: argparse.Namespace) -> Report:
     quiet_mlflow()
     servers = [s for s in args.systems.split(",") if s]
@@ -109,7 +122,8 @@ def run(args: argparse.Namespace) -> Report:
         measure_floor(tmp, args, rows)
         for system in servers:
             family = "mlflow" if system.startswith("mlflow") else system
-            measure_server(tmp, system, templates[family], args, rows)
+            attempt(rows, system, "the benchmark",
+                    lambda: measure_server(tmp, system, templates[family], args, rows))  # noqa: B023
     report.notes.append(
         f"search filter {dataset.SEARCH_FILTER!r}, order_by {dataset.SEARCH_ORDER_BY}: "
         f"{next(iter(templates.values()))['matches']} of {args.runs} runs match"
@@ -180,24 +194,23 @@ def measure_server(tmp: str, system: str, template: dict[str, Any], args: argpar
         exp = api.experiment("bench-writes")
         write_workloads(server, system, exp, args, rows, profile)
 
-        log(f"{system}: search_runs x{args.search_repeat}")
-        with pyspy(profile, server.proc.pid, "server", "search_runs"):
-            found = w.search(api, template["search_experiment"], min(dataset.SEARCH_PAGE, template["matches"]),
-                             args.search_repeat, args.budget)
-        rows.search.values[system] = found["p50"]
-        rows.search.detail[system] = found
-
-        log(f"{system}: paging through all runs x{args.paging_repeat}")
-        with pyspy(profile, server.proc.pid, "server", "paging"):
-            paged = w.page_all(api, template["search_experiment"], args.runs, args.paging_repeat, args.budget)
-        rows.paging.values[system] = paged["p50"]
-        rows.paging.detail[system] = paged
-
-        log(f"{system}: get_metric_history x{args.history_repeat}")
-        with pyspy(profile, server.proc.pid, "server", "get_metric_history"):
-            hist = w.history(api, template["history_run"], args.history, args.history_repeat, args.budget)
-        rows.history.values[system] = hist["p50"]
-        rows.history.detail[system] = hist
+        pid = server.proc.pid
+        exp, matches = template["search_experiment"], min(dataset.SEARCH_PAGE, template["matches"])
+        reads = [
+            (rows.search, "search_runs", args.search_repeat,
+             lambda: w.search(api, exp, matches, args.search_repeat, args.budget)),
+            (rows.paging, "paging", args.paging_repeat,
+             lambda: w.page_all(api, exp, args.runs, args.paging_repeat, args.budget)),
+            (rows.history, "get_metric_history", args.history_repeat,
+             lambda: w.history(api, template["history_run"], args.history, args.history_repeat, args.budget)),
+        ]
+        for row, workload, repeat, fn in reads:
+            log(f"{system}: {workload} x{repeat}")
+            with pyspy(profile, pid, "server", workload):
+                result = attempt(rows, system, workload, fn)
+            if result:
+                row.values[system] = result["p50"]
+                row.detail[system] = result
         api.close()
 
         memory = server.memory()
@@ -205,6 +218,8 @@ def measure_server(tmp: str, system: str, template: dict[str, Any], args: argpar
         rows.pss_after.values[system] = memory["pss_mb"]
         rows.procs.values[system] = memory["processes"]
     finally:
+        if server.proc is not None and server.proc.poll() is not None:
+            rows.report.notes.append(f"{system} exited during the run; its log ends: {server.log_tail(8)}")
         server.stop()
 
 
@@ -216,33 +231,39 @@ def write_workloads(server: ServerProcess, system: str, exp: str, args: argparse
     try:
         log(f"{system}: create_run x{args.create_run}")
         with pyspy(profile, pid, "server", "create_run"):
-            created = w.create_run(api, exp, args.create_run, args.budget)
-        rows.create_run.values[system] = created["ops"]
-        rows.create_run_p50.values[system] = created["p50"]
-        rows.create_run.detail[system] = created
+            created = attempt(rows, system, "create_run", lambda: w.create_run(api, exp, args.create_run, args.budget))
+        if created:
+            rows.create_run.values[system] = created["ops"]
+            rows.create_run_p50.values[system] = created["p50"]
+            rows.create_run.detail[system] = created
 
         log(f"{system}: log_metric x{args.log_metric}")
         run_id = api.run(exp, "log-metric")
         with pyspy(profile, pid, "server", "log_metric"):
-            seq = w.log_metric_sequential(api, run_id, args.log_metric, args.budget)
-        rows.log_metric.values[system] = seq["ops"]
-        rows.log_metric_p50.values[system] = seq["p50"]
-        rows.log_metric.detail[system] = seq
+            seq = attempt(rows, system, "log_metric",
+                          lambda: w.log_metric_sequential(api, run_id, args.log_metric, args.budget))
+        if seq:
+            rows.log_metric.values[system] = seq["ops"]
+            rows.log_metric_p50.values[system] = seq["p50"]
+            rows.log_metric.detail[system] = seq
 
         log(f"{system}: log_metric, {args.clients} clients x{args.per_client}")
         run_ids = [api.run(exp, f"client-{i}") for i in range(args.clients)]
         with pyspy(profile, pid, "server", "log_metric_concurrent"):
-            conc = w.log_metric_concurrent(server.base, run_ids, args.per_client, args.budget)
-        rows.log_metric_conc.values[system] = conc["ops"]
-        rows.log_metric_conc.detail[system] = conc
+            conc = attempt(rows, system, "log_metric concurrent",
+                           lambda: w.log_metric_concurrent(server.base, run_ids, args.per_client, args.budget))
+        if conc:
+            rows.log_metric_conc.values[system] = conc["ops"]
+            rows.log_metric_conc.detail[system] = conc
 
         log(f"{system}: log_batch x{args.batches}")
-        run_id = api.run(exp, "log-batch")
+        batch_run = api.run(exp, "log-batch")
         with pyspy(profile, pid, "server", "log_batch"):
-            batch = w.log_batch(api, run_id, args.batches, args.budget)
-        rows.log_batch.values[system] = batch["metrics_per_s"]
-        rows.log_batch_p50.values[system] = batch["p50"]
-        rows.log_batch.detail[system] = batch
+            batch = attempt(rows, system, "log_batch", lambda: w.log_batch(api, batch_run, args.batches, args.budget))
+        if batch:
+            rows.log_batch.values[system] = batch["metrics_per_s"]
+            rows.log_batch_p50.values[system] = batch["p50"]
+            rows.log_batch.detail[system] = batch
     finally:
         api.close()
 
