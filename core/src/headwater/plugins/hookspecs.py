@@ -85,6 +85,11 @@ class FlavorSpecs:
     def headwater_flavors(self) -> Iterable["FlavorProvider"]:
         """Model flavors this plugin offers, by flavor name (as in MLmodel files).
 
+        The flavor object follows :class:`headwater.models.flavor.Flavor`:
+        ``can_save``/``save`` for saving, ``load`` for the native object, and
+        ``load_pyfunc`` for the ``python_function`` loader modules it lists in
+        ``loader_modules``.
+
         Example::
 
             yield FlavorProvider(name="sklearn", flavor=SklearnFlavor())

@@ -57,8 +57,10 @@ class ArtifactRepositoryProvider(_SchemeRecord):
 class FlavorProvider(_Record):
     """A model flavor: how to save, load and predict one kind of model.
 
-    ``flavor`` is the flavor object (see the flavor plugin docs); the core only
-    requires it to have ``load(model_path, flavor_conf)``.
+    ``flavor`` is the flavor object, following :class:`headwater.models.flavor.Flavor`
+    (``can_save``, ``save``, ``load``, ``load_pyfunc``, ``loader_modules``,
+    ``specificity``); ``load_flavor`` needs only ``load(model_path, flavor_conf)``.
+    See docs/plugins/hooks.md.
     """
 
     name: str
