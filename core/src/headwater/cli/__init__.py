@@ -15,6 +15,7 @@ import click
 # command name -> ("module:attribute", distribution that ships it)
 COMMANDS: dict[str, tuple[str, str]] = {
     "artifacts": ("headwater.cli.artifacts:artifacts", "headwater"),
+    "auth": ("headwater_auth.cli:auth", "headwater-auth"),
     "db": ("headwater.cli.db:db", "headwater"),
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
     "models": ("headwater.cli.models:models", "headwater"),

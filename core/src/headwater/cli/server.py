@@ -41,6 +41,9 @@ def _server_options(command: Any) -> Any:
                      help="Serve every route under this path prefix, e.g. /mlflow."),
         click.option("--access-log/--no-access-log", default=False, show_default=True,
                      help="Log every request."),
+        click.option("--app-name", default=None, metavar="NAME",
+                     help="Turn on a server app plugin by name, as `mlflow server --app-name`:"
+                          " basic-auth needs the headwater-auth distribution."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -71,6 +74,9 @@ def _run(open_browser: bool, **options: Any) -> None:
     for stale in [k for k in os.environ if k.startswith("HEADWATER_SERVER_")]:
         del os.environ[stale]
     os.environ.update(config.to_env())
+    if options.get("app_name"):
+        _check_app_name(options["app_name"])
+        os.environ["HEADWATER_APP_NAME"] = options["app_name"]  # read by server extensions (headwater-auth)
     workers = options["workers"]
     if workers > 1:
         _prepare_store(config)  # create or upgrade the schema once, not in N racing workers
@@ -86,6 +92,22 @@ def _run(open_browser: bool, **options: Any) -> None:
         access_log=options["access_log"],
         log_level="info",
     )
+
+
+# --app-name values and the distribution that serves each; refusing an unknown one
+# matters: a typo must not start a server without the authentication asked for.
+APP_NAMES = {"basic-auth": ("headwater_auth", "headwater-auth")}
+
+
+def _check_app_name(name: str) -> None:
+    import importlib.util
+
+    if name not in APP_NAMES:
+        raise click.BadParameter(f"unknown app {name!r}; known: {', '.join(sorted(APP_NAMES))}",
+                                 param_hint="--app-name")
+    module, distribution = APP_NAMES[name]
+    if importlib.util.find_spec(module) is None:
+        raise click.ClickException(f"--app-name {name} needs the {distribution} distribution: pip install {distribution}")
 
 
 def _max_request_bytes() -> dict[str, int]:
