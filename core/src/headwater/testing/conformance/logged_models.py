@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from headwater.entities import LifecycleStage, LoggedModelOutput, LoggedModelStatus
+from headwater.entities import LoggedModelOutput, LoggedModelStatus
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.testing.conformance.base import StoreConformanceBase, now_ms, raises_code
 
@@ -87,8 +87,8 @@ class LoggedModelConformance(StoreConformanceBase):
         logged_models.delete_logged_model(model.model_id)
         with raises_code(MISSING):
             logged_models.get_logged_model(model.model_id)
-        kept = logged_models.get_logged_model(model.model_id, allow_deleted=True)
-        assert kept.lifecycle_stage == LifecycleStage.DELETED
+        # MLflow's wire format has no lifecycle field, so only presence is portable.
+        assert logged_models.get_logged_model(model.model_id, allow_deleted=True).model_id == model.model_id
         assert model.model_id not in model_ids(logged_models.search_logged_models([experiment_id]))
 
     def test_tags(self, logged_models, experiment_id):
