@@ -184,13 +184,17 @@ def _enforce_columns(data: Any, schema: Schema) -> Any:
             extra = [c for c in given if c not in schema.names()]
             note = f" Note that there were extra inputs: {extra}." if extra else ""
             raise SchemaEnforcementError(f"Model is missing inputs {missing}.{note}")
-        out = {}
-        for spec in schema.specs:
-            if spec.name in frame.columns:
-                out[spec.name] = _cast_column(spec.name, frame[spec.name], spec)  # type: ignore[arg-type]
-        import pandas as pd
-
-        return pd.DataFrame(out, index=frame.index)
+        present = [spec for spec in schema.specs if spec.name in frame.columns]
+        dtypes = frame.dtypes
+        # The hot path of a scoring server: columns that already have their dtype are not touched.
+        to_cast = [spec for spec in present if _NUMPY_DTYPE.get(spec.type) != dtypes[spec.name].name]  # type: ignore[call-overload]
+        names = [spec.name for spec in present]
+        out = frame if list(frame.columns) == names else frame[names]
+        if to_cast:
+            out = out.copy() if out is frame else out
+            for spec in to_cast:
+                out[spec.name] = _cast_column(spec.name, out[spec.name], spec)
+        return out
     if frame.shape[1] < len(schema.specs):
         raise SchemaEnforcementError(
             f"Model inference is missing inputs. The model signature declares {len(schema.specs)} inputs"
