@@ -34,14 +34,15 @@ function columnsKey(id) {
   return `headwater.columns.${id}`;
 }
 
-function loadColumns(id, keys) {
+// The columns chosen for an experiment, or null (then the page's first keys are shown).
+function loadColumns(id) {
   try {
     const saved = JSON.parse(localStorage.getItem(columnsKey(id)) || "null");
-    if (saved && Array.isArray(saved.params)) return saved;
+    if (saved && Array.isArray(saved.params) && Array.isArray(saved.metrics) && Array.isArray(saved.tags)) return saved;
   } catch {
     /* a damaged setting falls back to the default */
   }
-  return { metrics: keys.metrics.slice(0, 4), params: keys.params.slice(0, 4), tags: [] };
+  return null;
 }
 
 function saveColumns(id, cols) {
@@ -65,16 +66,20 @@ export async function render(root, [experimentId], query, isCurrent) {
     location.hash = withQuery(route("experiments", experimentId), next);
   };
 
-  const [expResult, keys] = await Promise.all([
-    get("mlflow/experiments/get", { experiment_id: experimentId }),
-    get("headwater/runs/keys", { experiment_ids: experimentId }).catch(() => ({ params: [], metrics: [], tags: [] })),
-  ]);
+  // Everything the page needs is asked for at once; the table waits only for its runs.
+  const search = post("mlflow/runs/search", {
+    experiment_ids: [experimentId],
+    filter: state.filter || undefined,
+    run_view_type: VIEWS[state.view],
+    max_results: state.size,
+    order_by: state.order ? [state.order] : undefined,
+    page_token: state.paging.token || undefined,
+  }).then((result) => ({ result }), (error) => ({ error }));
+  const keysRequest = get("headwater/runs/keys", { experiment_ids: experimentId }).catch(() => ({}));
+  const exp = (await get("mlflow/experiments/get", { experiment_id: experimentId })).experiment;
   if (!isCurrent()) return;
-  const exp = expResult.experiment;
-  keys.params ||= [];
-  keys.metrics ||= [];
-  keys.tags ||= [];
-  const columns = loadColumns(experimentId, keys);
+  const keys = { params: [], metrics: [], tags: [] };
+  let columns = loadColumns(experimentId);
 
   root.append(header(exp));
 
@@ -94,7 +99,7 @@ export async function render(root, [experimentId], query, isCurrent) {
   );
   const tableArea = h("div", { class: "table-wrap" }, h("p", { class: "muted", text: "Loading runs…" }));
   const selectionBar = h("div", { class: "selection-bar" });
-  const picker = columnPicker(keys, columns, () => {
+  const picker = columnPicker(keys, () => columns, () => {
     saveColumns(experimentId, columns);
     if (lastRuns) drawTable(lastRuns);
   });
@@ -149,23 +154,30 @@ export async function render(root, [experimentId], query, isCurrent) {
   };
 
   drawSelection();
-  let result;
-  try {
-    result = await post("mlflow/runs/search", {
-      experiment_ids: [experimentId],
-      filter: state.filter || undefined,
-      run_view_type: VIEWS[state.view],
-      max_results: state.size,
-      order_by: state.order ? [state.order] : undefined,
-      page_token: state.paging.token || undefined,
-    });
-  } catch (err) {
-    if (!isCurrent()) return;
-    fill(tableArea, err instanceof ApiError && err.status === 400 ? filterError(state.filter, err) : errorBox(err));
+  const { result, error } = await search;
+  if (!isCurrent()) return;
+  if (error) {
+    fill(tableArea, error instanceof ApiError && error.status === 400 ? filterError(state.filter, error) : errorBox(error));
     return;
   }
-  if (!isCurrent()) return;
+  const onPage = pageKeys(result.runs || []);
+  columns ||= { metrics: onPage.metrics.slice(0, 4), params: onPage.params.slice(0, 4), tags: [] };
+  picker.setKeys(onPage);
   drawTable(result);
+  keysRequest.then((all) => { if (isCurrent() && all.params) picker.setKeys(all); });
+}
+
+// The keys used by the runs of one page: enough for default columns before the full list arrives.
+function pageKeys(runs) {
+  const params = new Set();
+  const metrics = new Set();
+  const tags = new Set();
+  for (const r of runs) {
+    (r.data?.params || []).forEach((p) => params.add(p.key));
+    (r.data?.metrics || []).forEach((m) => metrics.add(m.key));
+    (r.data?.tags || []).forEach((t) => tags.add(t.key));
+  }
+  return { params: [...params].sort(), metrics: [...metrics].sort(), tags: [...tags].sort() };
 }
 
 function header(exp) {
@@ -216,12 +228,15 @@ async function act(fn) {
   }
 }
 
-function columnPicker(keys, columns, onChange) {
+// The Columns menu; setKeys(keys) merges in keys as they become known.
+function columnPicker(keys, getColumns, onChange) {
   const search = h("input", { type: "search", placeholder: "Find a key", class: "small" });
   const groups = h("div", { class: "picker-groups" });
   const draw = () => {
+    const columns = getColumns() || { metrics: [], params: [], tags: [] };
     const needle = search.value.toLowerCase();
-    fill(groups, 
+    fill(
+      groups,
       ...[["metrics", "Metrics"], ["params", "Parameters"], ["tags", "Tags"]].map(([kind, label]) =>
         h(
           "fieldset",
@@ -253,8 +268,13 @@ function columnPicker(keys, columns, onChange) {
     );
   };
   search.addEventListener("input", draw);
+  const element = h("details", { class: "dropdown columns-picker" }, h("summary", { text: "Columns" }), h("div", { class: "dropdown-body" }, search, groups));
+  element.setKeys = (more) => {
+    for (const kind of ["params", "metrics", "tags"]) keys[kind] = [...new Set([...keys[kind], ...(more[kind] || [])])].sort();
+    draw();
+  };
   draw();
-  return h("details", { class: "dropdown columns-picker" }, h("summary", { text: "Columns" }), h("div", { class: "dropdown-body" }, search, groups));
+  return element;
 }
 
 function orderOf(state) {

@@ -13,8 +13,11 @@ const PARENT_TAG = "mlflow.parentRunId";
 export async function render(root, [runId], query, isCurrent) {
   const { run } = await get("mlflow/runs/get", { run_id: runId });
   if (!isCurrent()) return;
-  const { experiment } = await get("mlflow/experiments/get", { experiment_id: run.info.experiment_id }).catch(() => ({ experiment: null }));
-  if (!isCurrent()) return;
+  // The experiment's name only labels the breadcrumb: it is filled in when it arrives.
+  const experimentCrumb = h("span", { text: run.info.experiment_id });
+  get("mlflow/experiments/get", { experiment_id: run.info.experiment_id })
+    .then(({ experiment }) => fill(experimentCrumb, link(route("experiments", experiment.experiment_id), experiment.name)))
+    .catch(() => {});
   const tab = TABS.includes(query.get("tab")) ? query.get("tab") : "overview";
   const tags = kv(run.data?.tags);
   const deleted = run.info.lifecycle_stage === "deleted";
@@ -25,7 +28,7 @@ export async function render(root, [runId], query, isCurrent) {
     h(
       "div",
       { class: "page-header" },
-      h("div", { class: "crumbs" }, link("#/", "Experiments"), " / ", experiment ? link(route("experiments", experiment.experiment_id), experiment.name) : run.info.experiment_id, " / "),
+      h("div", { class: "crumbs" }, link("#/", "Experiments"), " / ", experimentCrumb, " / "),
       h("h1", {}, h("span", { class: "run-title", text: run.info.run_name || runId }), h("span", { class: `badge status-${run.info.status}`, text: run.info.status }), deleted ? h("span", { class: "badge deleted", text: "deleted" }) : null),
       h(
         "div",
