@@ -303,13 +303,32 @@ def model_version_artifact(ctx: Any) -> Callable[[Request], Any]:
     return get_artifact
 
 
+def _by_method(handlers: dict[str, Callable[[Request], Any]]) -> Callable[[Request], Any]:
+    if len(set(handlers.values())) == 1:
+        return next(iter(handlers.values()))
+
+    async def dispatch(request: Request) -> Response:
+        # Starlette routes HEAD wherever GET is allowed.
+        return await handlers["GET" if request.method == "HEAD" else request.method](request)
+
+    return dispatch
+
+
 def registry_routes(ctx: Any, static_prefix: str = "") -> list[Route]:
+    # One route per path: registered-models/alias has a handler per method.
+    by_path: dict[str, dict[str, Callable[[Request], Any]]] = {}
+    summaries: dict[str, list[str]] = {}
+    for ep in REGISTRY_ENDPOINTS:
+        endpoint = rpc_endpoint(ep, ctx)
+        for method in ep.methods:
+            by_path.setdefault(ep.path, {})[method] = endpoint
+        summaries.setdefault(ep.path, []).append(ep.summary)
     routes = []
-    for root in API_ROOTS:
-        for ep in REGISTRY_ENDPOINTS:
-            endpoint = rpc_endpoint(ep, ctx)
-            endpoint.__doc__ = ep.summary  # the OpenAPI document lists routes by their docstring
-            routes.append(Route(f"{static_prefix}{root}/{ep.path}", endpoint, methods=list(ep.methods)))
+    for path, handlers in by_path.items():
+        endpoint = _by_method(handlers)
+        endpoint.__doc__ = "; ".join(summaries[path])  # the OpenAPI document lists routes by their docstring
+        for root in API_ROOTS:
+            routes.append(Route(f"{static_prefix}{root}/{path}", endpoint, methods=list(handlers)))
     get_artifact = model_version_artifact(ctx)
     for prefix in ("", "/ajax-api/2.0/mlflow"):
         routes.append(Route(f"{static_prefix}{prefix}/model-versions/get-artifact", get_artifact, methods=["GET"]))
