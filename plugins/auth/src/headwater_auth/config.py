@@ -17,7 +17,7 @@ admin_username          HEADWATER_AUTH_ADMIN_USERNAME,      admin
                         MLFLOW_AUTH_ADMIN_USERNAME
 admin_password          HEADWATER_AUTH_ADMIN_PASSWORD,      none: required to create the first
                         MLFLOW_AUTH_ADMIN_PASSWORD          admin of an empty user table
-allowed_hosts           HEADWATER_AUTH_ALLOWED_HOSTS        localhost and IP addresses
+allowed_hosts           HEADWATER_AUTH_ALLOWED_HOSTS        (added to localhost and IP addresses)
 allow_signup            HEADWATER_AUTH_ALLOW_SIGNUP         false: only admins create users
 password_min_length     HEADWATER_AUTH_PASSWORD_MIN_LENGTH  12
 password_min_classes    HEADWATER_AUTH_PASSWORD_MIN_CLASSES 2 (of lower, upper, digit, symbol)
@@ -97,7 +97,8 @@ class AuthConfig:
             database_uri=values.get("database_uri") or None,
             admin_username=values.get("admin_username") or "admin",
             admin_password=values.get("admin_password") or None,
-            allowed_hosts=tuple(h.strip() for h in hosts.split(",") if h.strip()) if hosts else _DEFAULT_HOSTS,
+            # Local names stay allowed: a rebinding attack arrives with the attacker's name, never these.
+            allowed_hosts=_DEFAULT_HOSTS + tuple(h.strip() for h in (hosts or "").split(",") if h.strip()),
             allow_signup=str(values.get("allow_signup", "")).lower() in _TRUE,
             password_min_length=int(number("password_min_length", 12)),
             password_min_classes=int(number("password_min_classes", 2)),

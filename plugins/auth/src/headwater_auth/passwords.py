@@ -17,7 +17,11 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from headwater.exceptions import HeadwaterError
 
-_hasher = PasswordHasher()
+# OWASP's baseline for Argon2id (19 MiB, 2 passes, 1 lane): about 0.1 s on a small server.
+# argon2-cffi's default (64 MiB, 3 passes, 4 lanes) takes seconds on two cores, and a login
+# that slow is itself a denial-of-service lever. Hashes record their parameters, so they can
+# be raised later without breaking existing passwords.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 TOKEN_PREFIX = "hwt_"
 _MAX_PASSWORD_LENGTH = 1024  # hashing very long inputs is a denial-of-service lever
 
