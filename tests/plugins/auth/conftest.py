@@ -93,3 +93,47 @@ def make_auth_app(tmp_path, monkeypatch) -> Iterator[Any]:
     yield make
     for built in made:
         built.client.__exit__(None, None, None)
+
+
+# -- a real server process, for MLflow's own client -------------------------------------------------
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    """``headwater server --app-name basic-auth`` in a subprocess on SQLite; yields its URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    folder = tmp_path_factory.mktemp("auth-server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADWATER_", "MLFLOW_TRACKING"))}
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true", HEADWATER_AUTH_ADMIN_PASSWORD=ADMIN[1])
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from headwater.cli import main; main()", "server", "--app-name", "basic-auth",
+             "--backend-store-uri", f"sqlite:///{folder / 'tracking.db'}",
+             "--artifacts-destination", str(folder / "artifacts"), "--port", str(port)],
+            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
