@@ -203,11 +203,6 @@ def test_resume_by_run_id():
     assert stored.info.status == RunStatus.FINISHED and stored.data.metrics == {"after": 1.0}
 
 
-@pytest.mark.xfail(
-    reason="TrackingStore.update_run_info treats end_time=None as 'unchanged', so the store keeps the old"
-    " end time; the R API documents it as unset on resume. Needs a store-side rule (RUNNING clears end_time).",
-    strict=False,
-)
 def test_resume_clears_the_end_time():
     with headwater.start_run() as run:
         pass

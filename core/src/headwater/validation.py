@@ -66,7 +66,7 @@ def require(value: object, name: str) -> None:
 @functools.lru_cache(maxsize=4096)
 def _known_good_key(key: str, max_length: int) -> bool:
     # Batches repeat a few keys many times; remember the ones that passed.
-    if not _KEY_RE.match(key) or len(key) > max_length:
+    if not _KEY_RE.fullmatch(key) or len(key) > max_length:
         return False
     norm = posixpath.normpath(key)
     return norm == key and norm != "." and not norm.startswith("..") and not norm.startswith("/")
@@ -78,7 +78,7 @@ def validate_key(key: str, what: str = "Param key", max_length: int = MAX_KEY_LE
         return
     if not isinstance(key, str) or key == "":
         raise _invalid(f"Missing value for required parameter '{what.lower().replace(' ', '_')}'.")
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise _invalid(f"Invalid {what.lower()} '{key}'. {_BAD_CHARS}")
     norm = posixpath.normpath(key)
     if norm != key or norm == "." or norm.startswith("..") or norm.startswith("/"):
@@ -97,7 +97,7 @@ def truncate(value: str, limit: int) -> str:
 
 
 def validate_run_id(run_id: str) -> None:
-    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
         raise _invalid(f"Invalid run ID: '{run_id}'")
 
 

@@ -240,6 +240,8 @@ class MemoryTrackingStore(TrackingStore):
                 record.info.status = RunStatus.parse(run_status)
             if end_time is not None:
                 record.info.end_time = end_time
+            elif record.info.status == RunStatus.RUNNING:
+                record.info.end_time = None  # a resumed run has not ended
             if run_name:
                 record.info.run_name = run_name
                 record.tags[RUN_NAME_TAG] = run_name

@@ -122,7 +122,11 @@ class TrackingStore(LoggedModelStore, ABC):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
-        """Change status, end time or name of an active run."""
+        """Change status, end time or name of an active run.
+
+        ``None`` leaves a field unchanged, except that moving a run back to
+        RUNNING without an ``end_time`` clears its end time (a resumed run).
+        """
 
     @abstractmethod
     def delete_run(self, run_id: str) -> None:
@@ -219,11 +223,14 @@ class TrackingStore(LoggedModelStore, ABC):
         x_min: int | None = None,
         x_max: int | None = None,
     ) -> list[MetricBucket]:
-        """A metric's history in at most ``max_buckets`` buckets of equal x range, in x order.
+        """A metric's history in at most ``max_buckets`` buckets, in x order.
 
         ``x_axis`` is ``"step"`` or ``"timestamp"``; ``x_min``/``x_max`` bound it
-        (inclusive). With no more points than buckets every point is its own
-        bucket. Stores that can aggregate in their database override this.
+        (inclusive). Each bucket covers a range of x that no other bucket
+        overlaps (neighbours may share an end value when several points share
+        it); this default cuts the x range into equal parts. With no more points
+        than buckets every point is its own bucket. Stores that can aggregate in
+        their database override this.
         """
         points = [
             m
@@ -234,10 +241,10 @@ class TrackingStore(LoggedModelStore, ABC):
         return bucket_points([(_x(m, x_axis), m.value) for m in points], max_buckets)
 
     def list_run_keys(self, experiment_ids: Sequence[str], max_runs: int = 1000) -> RunKeys:
-        """The param, metric and tag keys used by runs of these experiments (deleted runs too).
+        """The param, metric and tag keys used by the ``max_runs`` most recent runs of these experiments.
 
-        The portable default looks at the ``max_runs`` most recent runs; stores
-        that can ask their database for distinct keys override this and look at all.
+        Deleted runs count too. Stores that can ask their database for distinct
+        keys override this (the portable default loads the runs).
         """
         params: set[str] = set()
         metrics: set[str] = set()

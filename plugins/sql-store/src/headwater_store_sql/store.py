@@ -274,6 +274,12 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def enable_event_outbox(self, wanted=None):
+        """Write events in the transactions of the changes they announce (the server's outbox)."""
+        from headwater_store_sql.outbox import enable_outbox
+
+        return enable_outbox(self, wanted)
+
     def __repr__(self) -> str:
         return f"SqlTrackingStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
@@ -596,6 +602,8 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             values["status"] = RunStatus.parse(run_status).value
         if end_time is not None:
             values["end_time"] = int(end_time)
+        elif values.get("status") == RunStatus.RUNNING.value:
+            values["end_time"] = None  # a resumed run has not ended
         if run_name:
             v.validate_run_name(run_name)
             values["name"] = run_name
@@ -852,9 +860,9 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
             return summaries.downsampled_history(conn, run_id, metric_key, max_buckets, x_axis, x_min, x_max)
 
     def list_run_keys(self, experiment_ids, max_runs=1000):
-        """Distinct keys over every run of the experiments (``max_runs`` is not needed here)."""
+        """Distinct keys of the most recent runs, in three DISTINCT queries."""
         with self.engine.connect() as conn:
-            return summaries.run_keys(conn, sorted({_experiment_id(e) for e in experiment_ids}))
+            return summaries.run_keys(conn, sorted({_experiment_id(e) for e in experiment_ids}), max_runs)
 
     # -- search ----------------------------------------------------------------------------------
     def search_runs(

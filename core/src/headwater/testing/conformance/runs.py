@@ -99,6 +99,14 @@ class RunConformance(StoreConformanceBase):
         assert (stored.status, stored.end_time) == (RunStatus.FINISHED, end)
         assert stored.run_name == info.run_name
 
+    def test_resuming_a_run_clears_its_end_time(self, tracking_store, run_id):
+        tracking_store.update_run_info(run_id, run_status=RunStatus.FINISHED, end_time=now_ms())
+        tracking_store.update_run_info(run_id, run_name="still-ended")
+        assert tracking_store.get_run(run_id).info.end_time is not None
+        info = tracking_store.update_run_info(run_id, run_status=RunStatus.RUNNING)
+        assert (info.status, info.end_time) == (RunStatus.RUNNING, None)
+        assert tracking_store.get_run(run_id).info.end_time is None
+
     @pytest.mark.parametrize("status", list(RunStatus))
     def test_every_status_transition_is_allowed(self, tracking_store, run_id, status):
         tracking_store.update_run_info(run_id, run_status=RunStatus.FINISHED)
