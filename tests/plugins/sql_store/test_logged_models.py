@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.entities import LoggedModelOutput, LoggedModelStatus, RunTag
+from headwater.entities import LoggedModelOutput, LoggedModelStatus
 from headwater.exceptions import ErrorCode, HeadwaterError
 
 

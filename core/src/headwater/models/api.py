@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 from headwater.entities import LoggedModelOutput, LoggedModelStatus
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.models.environment import resolve_requirements, write_environment
-from headwater.models.examples import save_input_example
+from headwater.models.examples import save_input_example, split_example
 from headwater.models.flavor import flavor_for_model, get_flavor
 from headwater.models.mlmodel import PYFUNC_FLAVOR, Model, directory_size
 from headwater.models.pyfunc import PyFuncModel, load_pyfunc
@@ -81,8 +81,7 @@ def _as_signature(signature: Any) -> ModelSignature | None | bool:
 
 def _infer_from_example(path: str, mlmodel: Model, example: Any) -> ModelSignature | None:
     """Inputs from the example; outputs from the saved model's prediction on it (best effort)."""
-    data, params = (example if isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], dict)
-                    else (example, None))
+    data, params = split_example(example)
     try:
         inputs = infer_schema(data)
     except HeadwaterError as err:
@@ -92,7 +91,7 @@ def _infer_from_example(path: str, mlmodel: Model, example: Any) -> ModelSignatu
     if PYFUNC_FLAVOR in mlmodel.flavors:
         try:
             mlmodel.save(path)  # the loader reads the MLmodel file
-            prediction = load_pyfunc(path).predict(data, params) if params else load_pyfunc(path).predict(data)
+            prediction = load_pyfunc(path).predict(data, params)
             outputs = infer_output_schema(prediction, inputs)
         except Exception as exc:  # a model that cannot predict its own example still saves
             log.warning("Could not infer the output schema from the input example: %s", exc)

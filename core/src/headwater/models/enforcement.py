@@ -119,12 +119,10 @@ def _cast_column(column: Any, series: Any, spec: ColSpec) -> Any:
                 return series
     dtype = series.dtype
     if kind in ("integer", "long"):
-        if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_integer_dtype(dtype):
-            if dtype == object and len(series) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                                        for v in series):
-                pass
-            else:
-                raise _incompatible(column, series, _NUMPY_DTYPE[kind])
+        integral = pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        if not integral and not (dtype == object and len(series) and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in series)):
+            raise _incompatible(column, series, _NUMPY_DTYPE[kind])
         low, high = _INT_RANGES[kind]
         if len(series) and (series.min() < low or series.max() > high):
             raise SchemaEnforcementError(f"Values of column {column} do not fit the type {kind}.")

@@ -50,7 +50,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _split_example(example: Any) -> tuple[Any, dict[str, Any] | None]:
+def split_example(example: Any) -> tuple[Any, dict[str, Any] | None]:
     """(data, params) from an example that may be a ``(data, params)`` tuple."""
     if isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], dict):
         return example[0], example[1]
@@ -62,7 +62,7 @@ def save_input_example(path: str, example: Any) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    data, params = _split_example(example)
+    data, params = split_example(example)
     info: dict[str, Any] = {"artifact_path": INPUT_EXAMPLE_FILE, "serving_input_path": SERVING_INPUT_FILE}
     if isinstance(data, (pd.Series,)):
         data = data.to_frame()
