@@ -64,8 +64,33 @@ def create_engine(uri: str, **kwargs) -> Engine:
     options: dict = {"pool_recycle": 3600}
     if backend == "postgresql":
         options.update(pool_size=10, max_overflow=20)
+    options.update(pool_settings())
     options.update(kwargs)
     return sa.create_engine(url, **options)
+
+
+# Connection-pool settings from the environment: HEADWATER_SQL_* first, then MLflow's names.
+_POOL_SETTINGS = {
+    "pool_size": ("HEADWATER_SQL_POOL_SIZE", "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE"),
+    "max_overflow": ("HEADWATER_SQL_MAX_OVERFLOW", "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"),
+    "pool_recycle": ("HEADWATER_SQL_POOL_RECYCLE", "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE"),
+    "pool_timeout": ("HEADWATER_SQL_POOL_TIMEOUT", None),
+}
+
+
+def pool_settings(environ: dict | None = None) -> dict:
+    """Pool options set in the environment (server databases only; SQLite keeps its own)."""
+    env = os.environ if environ is None else environ
+    out: dict = {}
+    for option, names in _POOL_SETTINGS.items():
+        for name in names:
+            if name and env.get(name):
+                try:
+                    out[option] = int(env[name])
+                except ValueError:
+                    raise ValueError(f"{name} must be a whole number, got {env[name]!r}") from None
+                break
+    return out
 
 
 def _sqlite_engine(url: URL, **kwargs) -> Engine:
