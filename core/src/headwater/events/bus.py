@@ -18,13 +18,25 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from headwater.events.catalogue import Event
+from headwater.events.catalogue import Client, Event
 from headwater.events.signals import ANY, signal
 
 log = logging.getLogger("headwater.events")
 
 #: Who is acting, where known: the server sets it per request, the client to the local user.
 current_actor: contextvars.ContextVar[str | None] = contextvars.ContextVar("headwater_actor", default=None)
+#: Where the change came from (address, user agent): the server sets it per request.
+current_client: contextvars.ContextVar[Client | None] = contextvars.ContextVar("headwater_client", default=None)
+
+
+def new_event(name: str, payload: BaseModel, actor: str | None = None) -> Event:
+    """An event envelope for ``payload``, with the acting user and client of this context."""
+    return Event(
+        name=name,
+        actor=actor if actor is not None else current_actor.get(),
+        client=current_client.get(),
+        payload=payload,
+    )
 
 _QUEUE_LIMIT = 100_000
 
@@ -86,9 +98,14 @@ class EventBus:
         """Announce that ``name`` happened. Returns the event, or None if nobody listens."""
         if not self.wants(name):
             return None
-        event = Event(name=name, actor=actor if actor is not None else current_actor.get(), payload=payload)
+        event = new_event(name, payload, actor)
         self._ensure_dispatcher().put(event)
         return event
+
+    def publish_event(self, event: Event) -> None:
+        """Announce an event built elsewhere (the outbox's, after its commit), if anyone listens."""
+        if self.wants(event.name):
+            self._ensure_dispatcher().put(event)
 
     def _ensure_dispatcher(self) -> _Worker:
         if self._dispatcher is None:

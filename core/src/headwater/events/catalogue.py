@@ -7,12 +7,20 @@ Names are the ones the R API's external observers receive (``create_run``,
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
 from headwater.entities import DatasetInput, Metric, Param, RunTag
+
+
+class Client(BaseModel):
+    """Where a change came from: the client's address and user agent (server requests only)."""
+
+    address: str | None = None
+    user_agent: str | None = None
 
 
 class Event(BaseModel):
@@ -22,7 +30,50 @@ class Event(BaseModel):
     name: str
     timestamp: int = Field(default_factory=lambda: int(time.time() * 1000))
     actor: str | None = None
+    client: Client | None = None
     payload: SerializeAsAny[BaseModel]
+
+    def to_json(self) -> str:
+        """The envelope as JSON, what the outbox stores; NaN and infinite metric values stay as such."""
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "Event":
+        """The envelope back from :meth:`to_json`, with the payload as its catalogue model."""
+        data = json.loads(text)
+        payload_type = EVENT_PAYLOADS.get(data["name"])
+        if payload_type is not None:
+            data["payload"] = payload_type.model_validate(data["payload"])
+        else:  # an event a newer version wrote: keep the fields as they are
+            data["payload"] = _Unknown.model_validate(data["payload"])
+        return cls.model_validate(data)
+
+    @property
+    def run_id(self) -> str | None:
+        return getattr(self.payload, "run_id", None)
+
+    @property
+    def experiment_id(self) -> str | None:
+        return getattr(self.payload, "experiment_id", None)
+
+    @property
+    def model_name(self) -> str | None:
+        """The registered model a registry event is about (None for tracking events)."""
+        return getattr(self.payload, "name", None) if self.name in REGISTRY_EVENTS else None
+
+    @property
+    def partition_key(self) -> str:
+        """Events with the same key are delivered in commit order: one run, model or experiment."""
+        if self.run_id:
+            return f"run:{self.run_id}"
+        model = self.model_name
+        if model is not None:
+            return f"model:{model}"
+        return f"experiment:{self.experiment_id or ''}"
+
+
+class _Unknown(BaseModel):
+    model_config = {"extra": "allow"}
 
 
 # -- experiments -----------------------------------------------------------------
@@ -236,3 +287,6 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
 }
 
 EVENT_NAMES: tuple[str, ...] = tuple(EVENT_PAYLOADS)
+
+#: The model-registry events (their payload's ``name`` is the registered model's).
+REGISTRY_EVENTS: frozenset[str] = frozenset(EVENT_NAMES[EVENT_NAMES.index("create_registered_model"):])

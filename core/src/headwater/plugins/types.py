@@ -73,10 +73,21 @@ class Observer(_Record):
     ``receivers`` maps an event name (or ``"*"`` for every event) to a
     callable ``receiver(sender, event=..., **extra)``. Return values are
     ignored and exceptions are logged, never raised into the caller.
+
+    On the server, delivery is durable (docs/observers.md): a receiver that
+    raises gets the event again later, and the optional hooks apply:
+    ``flush()`` runs after each delivered batch (raise to have the batch
+    delivered again), ``tick()`` about once a second in the one server
+    process that delivers to this observer, and ``subscriptions()`` returns
+    the observer's current :class:`~headwater.events.delivery.Subscription`
+    records, each delivered as a lane of its own (one per webhook, say).
     """
 
     name: str
-    receivers: dict[str, Callable[..., Any]]
+    receivers: dict[str, Callable[..., Any]] = {}
+    flush: Callable[[], None] | None = None
+    tick: Callable[[], None] | None = None
+    subscriptions: Callable[[], Any] | None = None
 
 
 class ServerExtension(_Record):

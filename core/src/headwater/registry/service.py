@@ -3,8 +3,9 @@
 Every caller that changes the registry (the Python client, the server's
 handlers) goes through a :class:`RegistryService`, so observers see the same
 events whichever door a change came in by. Events are published after the
-store returned (after it committed); a refused call raises none. Reads pass
-straight through.
+store returned (after it committed), or, with a store that has an event
+outbox, written in the change's own transaction (:mod:`headwater.events.outbox`);
+a refused call raises none. Reads pass straight through.
 
 Creating a version also settles its source: a ``models:/<name>/<stage|alias|
 latest>`` source is pinned to the version number it names (taking that
@@ -20,6 +21,7 @@ from typing import Any
 from headwater.entities import ModelVersion, ModelVersionStage, RegisteredModel
 from headwater.events import EventBus, get_event_bus
 from headwater.events import catalogue as ev
+from headwater.events.outbox import Announcer
 from headwater.exceptions import ErrorCode, HeadwaterError
 from headwater.registry import validation as rv
 from headwater.registry.sources import check_source
@@ -62,44 +64,47 @@ class RegistryService:
         self.tracking = tracking
         self.bus = bus or get_event_bus()
         self.check_sources = check_sources
+        self._announce = Announcer(store, self.bus)
 
     def __getattr__(self, name: str) -> Any:
         # Reads (get_*, search_*) and store extras need no events.
         return getattr(self.store, name)
 
-    def _emit(self, event_name: str, payload_type: type, /, **fields: Any) -> None:
-        if self.bus.wants(event_name):
-            self.bus.publish(event_name, payload_type(**fields))
-
     # -- registered models ---------------------------------------------------------------
     def create_registered_model(self, name: str, tags: Tags = None, description: str | None = None) -> RegisteredModel:
-        model = self.store.create_registered_model(name, tags, description)
-        self._emit("create_registered_model", ev.RegisteredModelCreated, name=model.name,
-                   description=model.description, tags=model.tags)
+        with self._announce("create_registered_model") as emit:
+            model = self.store.create_registered_model(name, tags, description)
+            emit(ev.RegisteredModelCreated, name=model.name,
+                 description=model.description, tags=model.tags)
         return model
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        model = self.store.rename_registered_model(name, new_name)
-        self._emit("rename_registered_model", ev.RegisteredModelRenamed, name=name, new_name=new_name)
+        with self._announce("rename_registered_model") as emit:
+            model = self.store.rename_registered_model(name, new_name)
+            emit(ev.RegisteredModelRenamed, name=name, new_name=new_name)
         return model
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
-        model = self.store.update_registered_model(name, description)
-        self._emit("update_registered_model", ev.RegisteredModelUpdated, name=name, description=description)
+        with self._announce("update_registered_model") as emit:
+            model = self.store.update_registered_model(name, description)
+            emit(ev.RegisteredModelUpdated, name=name, description=description)
         return model
 
     def delete_registered_model(self, name: str) -> None:
-        self.store.delete_registered_model(name)
-        self._emit("delete_registered_model", ev.RegisteredModelRef, name=name)
+        with self._announce("delete_registered_model") as emit:
+            self.store.delete_registered_model(name)
+            emit(ev.RegisteredModelRef, name=name)
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         text = value if isinstance(value, str) else str(value)
-        self.store.set_registered_model_tag(name, key, text)
-        self._emit("set_registered_model_tag", ev.RegisteredModelTagSet, name=name, key=key, value=text)
+        with self._announce("set_registered_model_tag") as emit:
+            self.store.set_registered_model_tag(name, key, text)
+            emit(ev.RegisteredModelTagSet, name=name, key=key, value=text)
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self.store.delete_registered_model_tag(name, key)
-        self._emit("delete_registered_model_tag", ev.RegisteredModelTagDeleted, name=name, key=key)
+        with self._announce("delete_registered_model_tag") as emit:
+            self.store.delete_registered_model_tag(name, key)
+            emit(ev.RegisteredModelTagDeleted, name=name, key=key)
 
     # -- model versions ---------------------------------------------------------------------
     def create_model_version(
@@ -117,9 +122,10 @@ class RegistryService:
         source, run_id, model_id = self._pin_registered_source(source, run_id or None, model_id or None)
         if self.check_sources:
             check_source(source, run_id, model_id, self._get_run)
-        version = self.store.create_model_version(name, source, run_id, tags, run_link, description, model_id)
-        self._emit("create_model_version", ev.ModelVersionCreated, name=version.name, version=version.version,
-                   source=source, run_id=run_id, model_id=model_id, description=description, tags=version.tags)
+        with self._announce("create_model_version") as emit:
+            version = self.store.create_model_version(name, source, run_id, tags, run_link, description, model_id)
+            emit(ev.ModelVersionCreated, name=version.name, version=version.version,
+                 source=source, run_id=run_id, model_id=model_id, description=description, tags=version.tags)
         return version
 
     def _get_run(self, run_id: str) -> Any:
@@ -172,9 +178,10 @@ class RegistryService:
             raise
 
     def update_model_version(self, name: str, version: str | int, description: str | None) -> ModelVersion:
-        updated = self.store.update_model_version(name, version, description)
-        self._emit("update_model_version", ev.ModelVersionUpdated, name=name, version=updated.version,
-                   description=description)
+        with self._announce("update_model_version") as emit:
+            updated = self.store.update_model_version(name, version, description)
+            emit(ev.ModelVersionUpdated, name=name, version=updated.version,
+                 description=description)
         return updated
 
     def transition_model_version_stage(
@@ -184,32 +191,38 @@ class RegistryService:
         stage: ModelVersionStage | str,
         archive_existing_versions: bool = False,
     ) -> ModelVersion:
-        updated = self.store.transition_model_version_stage(name, version, stage, archive_existing_versions)
-        self._emit("transition_model_version_stage", ev.ModelVersionStageTransitioned, name=name,
-                   version=updated.version, stage=updated.current_stage,
-                   archive_existing_versions=bool(archive_existing_versions))
+        with self._announce("transition_model_version_stage") as emit:
+            updated = self.store.transition_model_version_stage(name, version, stage, archive_existing_versions)
+            emit(ev.ModelVersionStageTransitioned, name=name,
+                 version=updated.version, stage=updated.current_stage,
+                 archive_existing_versions=bool(archive_existing_versions))
         return updated
 
     def delete_model_version(self, name: str, version: str | int) -> None:
-        self.store.delete_model_version(name, version)
-        self._emit("delete_model_version", ev.ModelVersionRef, name=name, version=_v(version))
+        with self._announce("delete_model_version") as emit:
+            self.store.delete_model_version(name, version)
+            emit(ev.ModelVersionRef, name=name, version=_v(version))
 
     def set_model_version_tag(self, name: str, version: str | int, key: str, value: Any) -> None:
         text = value if isinstance(value, str) else str(value)
-        self.store.set_model_version_tag(name, version, key, text)
-        self._emit("set_model_version_tag", ev.ModelVersionTagSet, name=name, version=_v(version), key=key,
-                   value=text)
+        with self._announce("set_model_version_tag") as emit:
+            self.store.set_model_version_tag(name, version, key, text)
+            emit(ev.ModelVersionTagSet, name=name, version=_v(version), key=key,
+                 value=text)
 
     def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
-        self.store.delete_model_version_tag(name, version, key)
-        self._emit("delete_model_version_tag", ev.ModelVersionTagDeleted, name=name, version=_v(version), key=key)
+        with self._announce("delete_model_version_tag") as emit:
+            self.store.delete_model_version_tag(name, version, key)
+            emit(ev.ModelVersionTagDeleted, name=name, version=_v(version), key=key)
 
     # -- aliases ------------------------------------------------------------------------------
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
-        self.store.set_registered_model_alias(name, alias, version)
-        self._emit("set_registered_model_alias", ev.RegisteredModelAliasSet, name=name, alias=alias,
-                   version=_v(version))
+        with self._announce("set_registered_model_alias") as emit:
+            self.store.set_registered_model_alias(name, alias, version)
+            emit(ev.RegisteredModelAliasSet, name=name, alias=alias,
+                 version=_v(version))
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        self.store.delete_registered_model_alias(name, alias)
-        self._emit("delete_registered_model_alias", ev.RegisteredModelAliasDeleted, name=name, alias=alias)
+        with self._announce("delete_registered_model_alias") as emit:
+            self.store.delete_registered_model_alias(name, alias)
+            emit(ev.RegisteredModelAliasDeleted, name=name, alias=alias)

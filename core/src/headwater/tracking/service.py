@@ -4,7 +4,9 @@ Every caller that changes tracking data (the Python client, the server's
 handlers) goes through a :class:`TrackingService`, so an observer sees the same
 events whichever door the change came in by. Events are published after the
 store call returned, i.e. after the store committed; a store error raises no
-event. Reads pass straight through to the store.
+event. A store with an event outbox (the SQL store on the server) writes the
+events in the same transaction as the change instead
+(:mod:`headwater.events.outbox`). Reads pass straight through to the store.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Sequence
 from headwater.entities import DatasetInput, Metric, Param, Run, RunInfo, RunStatus, RunTag
 from headwater.events import EventBus, get_event_bus
 from headwater.events import catalogue as ev
+from headwater.events.outbox import Announcer
 from headwater.store.tracking import TrackingStore
 
 
@@ -32,43 +35,44 @@ class TrackingService:
     def __init__(self, store: TrackingStore, bus: EventBus | None = None):
         self.store = store
         self.bus = bus or get_event_bus()
+        self._announce = Announcer(store, self.bus)
 
     def __getattr__(self, name: str) -> Any:
         # Reads (get_*, search_*) and store extras need no events.
         return getattr(self.store, name)
 
-    def _emit(self, name: str, payload_type: type, /, **fields: Any) -> None:
-        # Positional-only: a payload field may itself be called ``name`` (create_experiment's is).
-        if self.bus.wants(name):
-            self.bus.publish(name, payload_type(**fields))
-
     # -- experiments ------------------------------------------------------------
     def create_experiment(self, name: str, artifact_location: str | None = None, tags: Any = None) -> str:
-        experiment_id = self.store.create_experiment(name, artifact_location, tags)
-        if self.bus.wants("create_experiment"):
-            self._emit("create_experiment", ev.ExperimentCreated, experiment_id=experiment_id, name=name,
-                       artifact_location=artifact_location, tags=tag_dict(tags))
+        with self._announce("create_experiment") as emit:
+            experiment_id = self.store.create_experiment(name, artifact_location, tags)
+            emit(ev.ExperimentCreated, experiment_id=experiment_id, name=name,
+                 artifact_location=artifact_location, tags=tag_dict(tags))
         return experiment_id
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self.store.rename_experiment(experiment_id, new_name)
-        self._emit("rename_experiment", ev.ExperimentRenamed, experiment_id=experiment_id, new_name=new_name)
+        with self._announce("rename_experiment") as emit:
+            self.store.rename_experiment(experiment_id, new_name)
+            emit(ev.ExperimentRenamed, experiment_id=experiment_id, new_name=new_name)
 
     def delete_experiment(self, experiment_id: str) -> None:
-        self.store.delete_experiment(experiment_id)
-        self._emit("delete_experiment", ev.ExperimentRef, experiment_id=experiment_id)
+        with self._announce("delete_experiment") as emit:
+            self.store.delete_experiment(experiment_id)
+            emit(ev.ExperimentRef, experiment_id=experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
-        self.store.restore_experiment(experiment_id)
-        self._emit("restore_experiment", ev.ExperimentRef, experiment_id=experiment_id)
+        with self._announce("restore_experiment") as emit:
+            self.store.restore_experiment(experiment_id)
+            emit(ev.ExperimentRef, experiment_id=experiment_id)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
-        self.store.set_experiment_tag(experiment_id, key, value)
-        self._emit("set_experiment_tag", ev.ExperimentTagSet, experiment_id=experiment_id, key=key, value=value)
+        with self._announce("set_experiment_tag") as emit:
+            self.store.set_experiment_tag(experiment_id, key, value)
+            emit(ev.ExperimentTagSet, experiment_id=experiment_id, key=key, value=value)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self.store.delete_experiment_tag(experiment_id, key)
-        self._emit("delete_experiment_tag", ev.ExperimentTagDeleted, experiment_id=experiment_id, key=key)
+        with self._announce("delete_experiment_tag") as emit:
+            self.store.delete_experiment_tag(experiment_id, key)
+            emit(ev.ExperimentTagDeleted, experiment_id=experiment_id, key=key)
 
     # -- runs -------------------------------------------------------------------------
     def create_run(
@@ -79,10 +83,11 @@ class TrackingService:
         tags: Sequence[RunTag] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        run = self.store.create_run(experiment_id, user_id, start_time, tags, run_name)
-        info = run.info
-        self._emit("create_run", ev.RunCreated, run_id=info.run_id, experiment_id=info.experiment_id,
-                   run_name=info.run_name, user_id=info.user_id, start_time=info.start_time, tags=run.data.tags)
+        with self._announce("create_run") as emit:
+            run = self.store.create_run(experiment_id, user_id, start_time, tags, run_name)
+            info = run.info
+            emit(ev.RunCreated, run_id=info.run_id, experiment_id=info.experiment_id, run_name=info.run_name,
+                 user_id=info.user_id, start_time=info.start_time, tags=run.data.tags)
         return run
 
     def update_run_info(
@@ -92,35 +97,42 @@ class TrackingService:
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
-        info = self.store.update_run_info(run_id, run_status, end_time, run_name)
-        self._emit("update_run", ev.RunUpdated, run_id=run_id, status=info.status.value,
-                   end_time=info.end_time, run_name=info.run_name)
+        with self._announce("update_run") as emit:
+            info = self.store.update_run_info(run_id, run_status, end_time, run_name)
+            emit(ev.RunUpdated, run_id=run_id, status=info.status.value, end_time=info.end_time,
+                 run_name=info.run_name)
         return info
 
     def delete_run(self, run_id: str) -> None:
-        self.store.delete_run(run_id)
-        self._emit("delete_run", ev.RunRef, run_id=run_id)
+        with self._announce("delete_run") as emit:
+            self.store.delete_run(run_id)
+            emit(ev.RunRef, run_id=run_id)
 
     def restore_run(self, run_id: str) -> None:
-        self.store.restore_run(run_id)
-        self._emit("restore_run", ev.RunRef, run_id=run_id)
+        with self._announce("restore_run") as emit:
+            self.store.restore_run(run_id)
+            emit(ev.RunRef, run_id=run_id)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
-        self.store.log_metric(run_id, metric)
-        self._emit("log_metric", ev.MetricLogged, run_id=run_id, key=metric.key, value=metric.value,
-                   timestamp=metric.timestamp, step=metric.step)
+        with self._announce("log_metric") as emit:
+            self.store.log_metric(run_id, metric)
+            emit(ev.MetricLogged, run_id=run_id, key=metric.key, value=metric.value,
+                 timestamp=metric.timestamp, step=metric.step)
 
     def log_param(self, run_id: str, param: Param) -> None:
-        self.store.log_param(run_id, param)
-        self._emit("log_param", ev.ParamLogged, run_id=run_id, key=param.key, value=param.value)
+        with self._announce("log_param") as emit:
+            self.store.log_param(run_id, param)
+            emit(ev.ParamLogged, run_id=run_id, key=param.key, value=param.value)
 
     def set_tag(self, run_id: str, tag: RunTag) -> None:
-        self.store.set_tag(run_id, tag)
-        self._emit("set_tag", ev.TagSet, run_id=run_id, key=tag.key, value=tag.value)
+        with self._announce("set_tag") as emit:
+            self.store.set_tag(run_id, tag)
+            emit(ev.TagSet, run_id=run_id, key=tag.key, value=tag.value)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.store.delete_tag(run_id, key)
-        self._emit("delete_tag", ev.TagDeleted, run_id=run_id, key=key)
+        with self._announce("delete_tag") as emit:
+            self.store.delete_tag(run_id, key)
+            emit(ev.TagDeleted, run_id=run_id, key=key)
 
     def log_batch(
         self,
@@ -129,14 +141,16 @@ class TrackingService:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        self.store.log_batch(run_id, metrics, params, tags)
-        self._emit("log_batch", ev.BatchLogged, run_id=run_id, metrics=list(metrics), params=list(params),
-                   tags=list(tags))
+        with self._announce("log_batch") as emit:
+            self.store.log_batch(run_id, metrics, params, tags)
+            emit(ev.BatchLogged, run_id=run_id, metrics=list(metrics), params=list(params), tags=list(tags))
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
-        self.store.log_inputs(run_id, datasets)
-        self._emit("log_inputs", ev.InputsLogged, run_id=run_id, datasets=list(datasets))
+        with self._announce("log_inputs") as emit:
+            self.store.log_inputs(run_id, datasets)
+            emit(ev.InputsLogged, run_id=run_id, datasets=list(datasets))
 
     def artifacts_logged(self, run_id: str, artifact_path: str | None, files: list[str]) -> None:
         """Announce artifacts written for a run (artifact repositories do not know runs)."""
-        self._emit("log_artifact", ev.ArtifactsLogged, run_id=run_id, artifact_path=artifact_path, files=files)
+        with self._announce("log_artifact") as emit:
+            emit(ev.ArtifactsLogged, run_id=run_id, artifact_path=artifact_path, files=files)

@@ -23,7 +23,7 @@ from headwater_store_sql.schema import VERSION_TABLE
 
 # The newest revision in migrations/versions (a test keeps the two equal), so
 # that opening a current database costs one query and no Alembic import.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 _LOCK_NAME = "headwater_schema_migration"
 _PG_LOCK_KEY = 0x4857_5343  # arbitrary, fixed: "HWSC"

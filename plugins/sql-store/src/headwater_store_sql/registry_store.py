@@ -89,6 +89,12 @@ class SqlRegistryStore(RegistryStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def enable_event_outbox(self, wanted=None):
+        """Write events in the transactions of the changes they announce (the server's outbox)."""
+        from headwater_store_sql.outbox import enable_outbox
+
+        return enable_outbox(self, wanted)
+
     def __repr__(self) -> str:
         return f"SqlRegistryStore({self.engine.url.render_as_string(hide_password=True)!r})"
 

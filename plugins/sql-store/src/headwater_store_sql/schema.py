@@ -206,3 +206,4 @@ TABLES_CHILDREN_FIRST = (
 # The model registry's tables join this metadata (migrations and schema checks see one schema).
 from headwater_store_sql import registry_schema  # noqa: E402,F401
 from headwater_store_sql import logged_model_schema  # noqa: E402,F401
+from headwater_store_sql import outbox_schema  # noqa: E402,F401
