@@ -29,20 +29,53 @@ def _same(a, b):
             assert (math.isnan(u) and math.isnan(v)) or u == pytest.approx(v)
 
 
-def test_buckets_keep_spikes_and_match_the_portable_definition(store):
+def _check(buckets, points, n):
+    """Buckets of (x, value) points: few enough, in x order, not overlapping, every point counted."""
+    assert 0 < len(buckets) <= n
+    assert sum(b.count for b in buckets) == len(points)
+    assert all(a.x_last <= b.x_first for a, b in zip(buckets, buckets[1:]))
+    assert all(b.x_first <= b.x_last for b in buckets)
+    finite = [v for _, v in points if not math.isnan(v)]
+    assert max(b.max for b in buckets if not math.isnan(b.max)) == max(finite)
+    assert min(b.min for b in buckets if not math.isnan(b.min)) == min(finite)
+    for b in buckets:  # each bucket's envelope is that of the points in its x range
+        inside = [v for x, v in points if b.x_first <= x <= b.x_last and not math.isnan(v)]
+        assert math.isnan(b.max) or (b.max <= max(inside) and b.min >= min(inside))
+
+
+def test_buckets_keep_spikes(store):
     run_id = store.create_run("0").info.run_id
     points = [(s, 1000 + 7 * s, 100.0 if s == 1234 else math.sin(s / 40)) for s in range(3000)]
     points.append((2999, 99_999, math.nan))  # NaN is counted but never a min or max
     _log(store, run_id, points)
-    buckets = store.get_metric_history_downsampled(run_id, "loss", max_buckets=100)
-    assert len(buckets) == 100
-    assert sum(b.count for b in buckets) == 3001
-    assert max(b.max for b in buckets) == 100.0
-    assert [b.x_first for b in buckets] == sorted(b.x_first for b in buckets)
-    _same(buckets, _portable(store, run_id, "loss", max_buckets=100))
+    by_step = store.get_metric_history_downsampled(run_id, "loss", max_buckets=100)
+    _check(by_step, [(s, v) for s, _, v in points], 100)
+    assert len(by_step) >= 80  # the late NaN point does not squeeze the others into a few buckets
+    spike = next(b for b in by_step if b.max == 100.0)
+    assert spike.x_first <= 1234 <= spike.x_last
+    # On the timestamp axis the buckets are the portable default's, exactly.
     by_time = store.get_metric_history_downsampled(run_id, "loss", max_buckets=64, x_axis="timestamp")
     _same(by_time, _portable(store, run_id, "loss", max_buckets=64, x_axis="timestamp"))
+    _check(by_time, [(t, v) for _, t, v in points], 64)
     assert by_time[-1].x_last == 99_999
+
+
+def test_a_pause_in_the_run_does_not_cost_resolution(store):
+    run_id = store.create_run("0").info.run_id
+    points = [(s, 1_000 + s, float(s % 10)) for s in range(2000)] + [(2000, 10_000_000, 5.0)]
+    _log(store, run_id, points)
+    buckets = store.get_metric_history_downsampled(run_id, "loss", max_buckets=50)
+    _check(buckets, [(s, v) for s, _, v in points], 50)
+    assert len(buckets) >= 40
+
+
+def test_steps_that_go_back_in_time_are_grouped_by_step(store):
+    run_id = store.create_run("0").info.run_id
+    points = [(s, 10_000 - s, float(s)) for s in range(500)] + [(s, 20_000 + s, -float(s)) for s in range(500)]
+    _log(store, run_id, points)
+    buckets = store.get_metric_history_downsampled(run_id, "loss", max_buckets=25)
+    _same(buckets, _portable(store, run_id, "loss", max_buckets=25))
+    _check(buckets, [(s, v) for s, _, v in points], 25)
 
 
 def test_few_points_come_back_as_they_are(store):

@@ -6,8 +6,8 @@ They are not part of MLflow's API, so they live under their own roots,
 - ``GET metrics/downsampled``: a metric's history reduced to at most
   ``max_buckets`` buckets with the min and max of each, so a chart of a
   million points stays small and its spikes survive.
-- ``GET runs/keys``: the param, metric and tag keys of an experiment's runs
-  (the columns a runs table can offer).
+- ``GET runs/keys``: the param, metric and tag keys of an experiment's most
+  recent runs (``max_runs``, default 10,000): the columns a runs table can offer.
 - ``GET artifacts/get``: one file of a run's artifacts, whatever store holds
   them, with a content type that cannot run script (MLflow's UI route
   ``/get-artifact?run_uuid=&path=`` is the same handler).
@@ -39,6 +39,9 @@ from headwater_server.wire import Params, read_params
 BROWSING_ROOTS = ("/api/2.0/headwater", "/ajax-api/2.0/headwater")
 DEFAULT_BUCKETS = 1000
 MAX_BUCKETS = 20000
+# Keys are looked for in the most recent runs: enough to offer the columns in use, cheap at any size.
+KEYS_DEFAULT_RUNS = 10_000
+KEYS_MAX_RUNS = 100_000
 # Artifacts are shown, never run: no scripts, no plugins, no framing, no same-origin access.
 ARTIFACT_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -81,7 +84,10 @@ def downsampled_metric(ctx: Any, p: Params) -> dict[str, Any]:
 
 def run_keys(ctx: Any, p: Params) -> dict[str, Any]:
     experiment_ids = p.texts("experiment_ids", required=True, numbers_ok=True)
-    keys = ctx.tracking.list_run_keys(experiment_ids)
+    max_runs = p.integer("max_runs", default=KEYS_DEFAULT_RUNS)
+    if not 1 <= max_runs <= KEYS_MAX_RUNS:  # type: ignore[operator]
+        raise HeadwaterError.invalid(f"max_runs must be between 1 and {KEYS_MAX_RUNS}, not {max_runs}.")
+    keys = ctx.tracking.list_run_keys(experiment_ids, max_runs=max_runs)
     return {"params": keys.params, "metrics": keys.metrics, "tags": keys.tags}
 
 
