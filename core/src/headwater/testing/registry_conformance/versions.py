@@ -41,7 +41,7 @@ class ModelVersionConformance(RegistryConformanceBase):
         registry_store.create_registered_model(missing)
         assert registry_store.create_model_version(missing, "s3://bucket/m").version == "1"
 
-    def test_invalid_tags_write_nothing(self, registry_store, model_name):
+    def test_invalid_version_tags_write_nothing(self, registry_store, model_name):
         with raises_code(ErrorCode.INVALID_PARAMETER_VALUE):
             registry_store.create_model_version(model_name, "s3://bucket/m", tags={"bad key!": "v"})
         assert registry_store.get_registered_model(model_name).latest_versions == []
@@ -69,7 +69,7 @@ class ModelVersionConformance(RegistryConformanceBase):
         with raises_code(ErrorCode.RESOURCE_DOES_NOT_EXIST):
             registry_store.delete_model_version(model_name, "2")
 
-    def test_update_description(self, registry_store, model_name):
+    def test_update_version_description(self, registry_store, model_name):
         self.add_versions(registry_store, model_name, 1)
         updated = registry_store.update_model_version(model_name, "1", "now described")
         assert updated.description == "now described"
@@ -98,7 +98,7 @@ class ModelVersionConformance(RegistryConformanceBase):
         assert registry_store.get_model_version(copy, "1").source == f"models:/{model_name}/1"
         assert registry_store.get_model_version_download_uri(copy, "1") == "s3://bucket/original"
 
-    def test_tags(self, registry_store, model_name):
+    def test_version_tags(self, registry_store, model_name):
         self.add_versions(registry_store, model_name, 2)
         registry_store.set_model_version_tag(model_name, "1", "k", "v1")
         registry_store.set_model_version_tag(model_name, "1", "k", "v2")
