@@ -15,8 +15,10 @@ import click
 # command name -> ("module:attribute", distribution that ships it)
 COMMANDS: dict[str, tuple[str, str]] = {
     "artifacts": ("headwater.cli.artifacts:artifacts", "headwater"),
+    "audit": ("headwater_audit.cli:audit", "headwater-audit"),
     "auth": ("headwater_auth.cli:auth", "headwater-auth"),
     "db": ("headwater.cli.db:db", "headwater"),
+    "events": ("headwater.cli.events:events", "headwater"),
     "experiments": ("headwater.cli.experiments:experiments", "headwater"),
     "models": ("headwater.cli.models:models", "headwater"),
     "plugins": ("headwater.cli.plugins:plugins", "headwater"),

@@ -56,8 +56,20 @@ def install_plugin_observers(manager: Any, bus: EventBus | None = None) -> None:
             return
         _installed.add(manager)
     for observer, record in manager.observers():
+        flush = getattr(observer, "flush", None)
         for event_name, receiver in observer.receivers.items():
+            if flush is not None:
+                receiver = _then_flush(receiver, flush)
             bus.connect_isolated(event_name, receiver, label=f"{record.name}.{observer.name}.{event_name}")
+
+
+def _then_flush(receiver: Any, flush: Any) -> Any:
+    # In process there are no batches: each event is its own.
+    def deliver(sender: Any, event: Event, **extra: Any) -> None:
+        receiver(sender, event=event, **extra)
+        flush()
+
+    return deliver
 
 
 __all__ = [

@@ -8,8 +8,11 @@ Names are the ones the R API's external observers receive (``create_run``,
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
+
+from typing import Any
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
@@ -70,6 +73,17 @@ class Event(BaseModel):
         if model is not None:
             return f"model:{model}"
         return f"experiment:{self.experiment_id or ''}"
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinite floats as the strings "NaN", "Infinity", "-Infinity" (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
 
 
 class _Unknown(BaseModel):

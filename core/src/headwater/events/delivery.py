@@ -119,6 +119,29 @@ class Lane:
         return True
 
 
+class WantedEvents:
+    """The event names some lane takes (None: all): the outbox writes only those.
+
+    Replaced whole whenever the lanes change, so reading it needs no lock.
+    """
+
+    def __init__(self) -> None:
+        self.names: frozenset[str] | None = frozenset()
+
+    def __call__(self, name: str) -> bool:
+        names = self.names
+        return names is None or name in names
+
+    def update(self, lanes: Iterable[Lane]) -> None:
+        names: set[str] = set()
+        for lane in lanes:
+            if lane.events is None:
+                self.names = None
+                return
+            names |= lane.events
+        self.names = frozenset(names)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A lane an observer adds at run time (one per webhook, ...); see :class:`Lane` for the fields."""

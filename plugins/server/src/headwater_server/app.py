@@ -21,12 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from headwater.events import install_plugin_observers
 from headwater.exceptions import HeadwaterError, PluginError
 from headwater.plugins.manager import HeadwaterPluginManager, make_plugin_manager
 from headwater.tracking.service import TrackingService
 
 from headwater_server.config import DEFAULT_BACKEND_STORE_URI, ServerConfig
+from headwater_server.events import ClientContext, DurableEvents
 from headwater_server.render import JSONResponse
 from headwater_server.routes import error_response, internal_error, tracking_routes, validation_error
 from headwater_server.routes.browsing import browsing_routes
@@ -92,12 +92,15 @@ def build_app(config: ServerConfig, plugin_manager: HeadwaterPluginManager | Non
     pm = plugin_manager or make_plugin_manager()
     store = pm.tracking_store(config.backend_store_uri, config.default_artifact_root)
     tracking = TrackingService(store)
-    install_plugin_observers(pm)
+    events = DurableEvents(pm)
+    events.attach(store)
     prefix = config.static_prefix
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        events.start()
         yield
+        events.stop()
         if plugin_manager is None:  # a manager we made is ours to close
             pm.close()
 
@@ -113,6 +116,7 @@ def build_app(config: ServerConfig, plugin_manager: HeadwaterPluginManager | Non
     state.plugin_manager = pm
     state.store = store
     state.tracking = tracking
+    state.events = events
     state.static_prefix = prefix
     state.default_artifact_root = config.default_artifact_root
     state.serve_artifacts = config.serve_artifacts
@@ -137,6 +141,7 @@ def build_app(config: ServerConfig, plugin_manager: HeadwaterPluginManager | Non
     _install_artifact_proxy(app, config, pm)
     _install_error_handlers(app)
     _install_extensions(app, pm)
+    app.add_middleware(ClientContext)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

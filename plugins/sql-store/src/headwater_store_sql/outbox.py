@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from headwater.events.catalogue import Event
+from headwater.events.delivery import WantedEvents
 from headwater_store_sql import dialects
 from headwater_store_sql.engine import sqlite_file
 from headwater_store_sql.outbox_schema import event_lanes, event_outbox, event_retries
@@ -117,26 +118,6 @@ class AmbientWriter:
         return getattr(self._writer, name)
 
 
-class Wanted:
-    """The event names that some durable lane takes (None: all); replaced whole when lanes change."""
-
-    def __init__(self) -> None:
-        self.names: frozenset[str] | None = frozenset()
-
-    def __call__(self, name: str) -> bool:
-        names = self.names
-        return names is None or name in names
-
-    def update(self, lanes: Iterable[Any]) -> None:
-        names: set[str] = set()
-        for lane in lanes:
-            if lane.events is None:
-                self.names = None
-                return
-            names |= lane.events
-        self.names = frozenset(names)
-
-
 @dataclass(frozen=True)
 class RetryRow:
     position: int
@@ -159,11 +140,11 @@ class OutboxRow:
 class SqlOutbox:
     """Writes events in the store's transactions; reads and records delivery for the dispatcher."""
 
-    def __init__(self, engine: Engine, writer: Engine, wanted: Wanted | None = None):
+    def __init__(self, engine: Engine, writer: Engine, wanted: WantedEvents | None = None):
         self.engine = engine
         self.writer = writer
         self.dialect = engine.dialect.name
-        self.wanted = wanted or Wanted()
+        self.wanted = wanted or WantedEvents()
         #: Set after each commit that wrote events: wakes this process's router.
         self.committed = threading.Event()
         from headwater_store_sql.store import _DriverStatement
@@ -214,6 +195,12 @@ class SqlOutbox:
             "created_at": event.timestamp,
             "body": event.to_json(),
         }
+
+    def dispatcher(self, lanes: Any, on_lanes: Any = None) -> Any:
+        """An (unstarted) :class:`~headwater_store_sql.dispatcher.OutboxDispatcher` for this database."""
+        from headwater_store_sql.dispatcher import OutboxDispatcher
+
+        return OutboxDispatcher(self, lanes, on_lanes=on_lanes)
 
     # -- leases ----------------------------------------------------------------------------------
     def acquire(self, name: str, holder: str, ttl_ms: int) -> int | None:
@@ -409,7 +396,7 @@ class SqlOutbox:
         return {"unrouted": unrouted, "position": top, "lanes": out}
 
 
-def enable_outbox(store: Any, wanted: Wanted | None = None) -> SqlOutbox | None:
+def enable_outbox(store: Any, wanted: WantedEvents | None = None) -> SqlOutbox | None:
     """Give a SQL store (tracking or registry) an event outbox; None for in-memory SQLite.
 
     An in-memory database lives and dies with the process: nothing there to make durable.

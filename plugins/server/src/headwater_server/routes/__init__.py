@@ -75,7 +75,9 @@ def rpc_endpoint(ep: Endpoint, ctx: Any) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         try:
             params = await read_params(request, repeated, limit)
-            result = await run_in_threadpool(_call, handler, ctx, params, request_actor(request))
+            # An authentication plugin has set the actor already; else the Basic user name, if any.
+            actor = current_actor.get() or request_actor(request)
+            result = await run_in_threadpool(_call, handler, ctx, params, actor)
         except HeadwaterError as err:
             return error_response(err)
         except ValidationError as exc:

@@ -9,7 +9,7 @@ checked against the tracking store (spec/security.md §1).
 MLflow's UI asks for it.
 
 Forms MLflow's R client uses are accepted too: ``registered-models/search``
-and the other reads by POST, ``get-latest-versions`` by GET, and every scalar
+and the other reads by POST, ``registered-models/list`` (MLflow 1.x's listing), ``get-latest-versions`` by GET, and every scalar
 as a string (``"archive_existing_versions": "FALSE"``, ``"version": "3"``).
 """
 
@@ -48,6 +48,9 @@ def registry(ctx: Any) -> RegistryService:
             service = getattr(state, "registry", None)
             if service is None:
                 store = state.plugin_manager.registry_store(state.registry_store_uri)
+                events = getattr(state, "events", None)
+                if events is not None:
+                    events.attach(store)
                 service = state.registry = RegistryService(store, tracking=ctx.tracking, check_sources=True)
     return service
 
@@ -128,6 +131,15 @@ def search_registered_models(ctx: Any, p: Params) -> dict[str, Any]:
         filter_string=p.text("filter") or None,
         max_results=p.integer("max_results", default=rv.SEARCH_REGISTERED_MODELS_DEFAULT),
         order_by=p.texts("order_by") or None,
+        page_token=p.text("page_token") or None,
+    )
+    return render.page("registered_models", [registered_model(m) for m in page.items], page.token)
+
+
+def list_registered_models(ctx: Any, p: Params) -> dict[str, Any]:
+    """MLflow 1.x's listing, which older R clients (``mlflow_list_registered_models``) still call."""
+    page = registry(ctx).search_registered_models(
+        max_results=p.integer("max_results", default=rv.SEARCH_REGISTERED_MODELS_DEFAULT),
         page_token=p.text("page_token") or None,
     )
     return render.page("registered_models", [registered_model(m) for m in page.items], page.token)
@@ -243,6 +255,7 @@ REGISTRY_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("registered-models/get", _READ, get_registered_model, "Get a registered model"),
     Endpoint("registered-models/search", _READ, search_registered_models, "Search registered models",
              repeated=("order_by",)),
+    Endpoint("registered-models/list", _READ, list_registered_models, "List registered models (older R clients)"),
     Endpoint("registered-models/get-latest-versions", ("POST", "GET"), get_latest_versions,
              "The newest version per stage", repeated=("stages",)),
     Endpoint("registered-models/set-tag", _POST, set_registered_model_tag, "Set a registered model tag"),
