@@ -109,6 +109,20 @@ def test_r_client_posts_search_with_string_leaves(api):
     assert len(found["registered_models"]) == 1 and found["next_page_token"]
 
 
+def test_older_r_clients_list_registered_models(api):
+    prefix = unique("list")
+    for i in range(2):
+        api.ok(api.post("registered-models/create", {"name": f"{prefix}-{i}"}))
+    names, token = [], None
+    while True:
+        page = api.ok(api.get("registered-models/list", {"max_results": "50", **({"page_token": token} if token else {})}))
+        names += [m["name"] for m in page.get("registered_models", [])]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert {f"{prefix}-0", f"{prefix}-1"} <= set(names)
+
+
 def test_r_client_transition_with_string_booleans(api, model):
     new_version(api, model)
     new_version(api, model)

@@ -9,8 +9,9 @@ checked against the tracking store (spec/security.md §1).
 MLflow's UI asks for it.
 
 Forms MLflow's R client uses are accepted too: ``registered-models/search``
-and the other reads by POST, ``registered-models/list`` (MLflow 1.x's listing), ``get-latest-versions`` by GET, and every scalar
-as a string (``"archive_existing_versions": "FALSE"``, ``"version": "3"``).
+and the other reads by POST, ``registered-models/list`` (MLflow 1.x's
+listing), ``get-latest-versions`` by GET, and every scalar as a string
+(``"archive_existing_versions": "FALSE"``, ``"version": "3"``).
 """
 
 from __future__ import annotations
