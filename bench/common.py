@@ -52,6 +52,25 @@ def samples(fn: Callable[[], Any], repeat: int, budget_s: float = float("inf")) 
     return out
 
 
+def samples_with_cpu(fn: Callable[[], Any], repeat: int, budget_s: float = float("inf")) -> tuple[list[float], list[float]]:
+    """Like :func:`samples`, with this process's CPU seconds per call beside the wall-clock ones.
+
+    CPU time barely moves when other work competes for the machine, so it still
+    compares systems when wall-clock figures are skewed by a busy machine.
+    """
+    wall: list[float] = []
+    cpu: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    for _ in range(repeat):
+        cpu_start, start = time.process_time(), time.perf_counter()
+        fn()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+        if time.perf_counter() > deadline:
+            break
+    return wall, cpu
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values)
 

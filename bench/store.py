@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from bench import dataset
-from bench.common import HEADWATER, Goal, Report, Row, log, p50, quiet_mlflow, samples, timed
+from bench.common import HEADWATER, Goal, Report, Row, log, p50, quiet_mlflow, samples_with_cpu
 from bench.profiling import profiled
 from bench.stores import STORES, check_seed, seed
 
@@ -91,6 +91,7 @@ def bench_log_batch(report: Report, stores: dict[str, Any], args: argparse.Names
     row = report.add(Row("log_batch, 1,000 metrics per call", "metrics/s", True,
                          goal=Goal("mlflow", 10, ">=10x MLflow")))
     p50_row = report.add(Row("log_batch, 1,000 metrics per call", "s per call (p50)", False))
+    cpu_row = report.add(Row("log_batch, 1,000 metrics per call", "CPU s per call (p50)", False))
     for name, store in stores.items():
         exp = store.create_experiment("bench-log-batch")
         run_id = store.create_run(exp)
@@ -98,24 +99,28 @@ def bench_log_batch(report: Report, stores: dict[str, Any], args: argparse.Names
         pending = iter(batches)
         log(f"{name}: log_batch x{args.batches}")
         with profiled(args.profile and name == HEADWATER, "store", "log_batch"):
-            times = samples(lambda: store.log_batch(run_id, next(pending)), args.batches, args.budget)
+            times, cpu = samples_with_cpu(lambda: store.log_batch(run_id, next(pending)), args.batches, args.budget)
         row.values[name] = len(times) * 1000 / sum(times)
         p50_row.values[name] = p50(times)
+        cpu_row.values[name] = p50(cpu)
         row.detail[name] = {"calls": len(times)}
 
 
 def bench_log_metric(report: Report, stores: dict[str, Any], args: argparse.Namespace) -> None:
     row = report.add(Row("log_metric, single calls", "calls/s", True, goal=Goal("mlflow", 3, ">=3x MLflow")))
     p50_row = report.add(Row("log_metric, single calls", "s per call (p50)", False))
+    cpu_row = report.add(Row("log_metric, single calls", "CPU s per call (mean)", False))
     for name, store in stores.items():
         exp = store.create_experiment("bench-log-metric")
         run_id = store.create_run(exp)
         points = iter(store.metrics(dataset.fresh_points("loss", args.log_metric, 0)))
         log(f"{name}: log_metric x{args.log_metric}")
         with profiled(args.profile and name == HEADWATER, "store", "log_metric"):
-            times = samples(lambda: store.log_metric(run_id, next(points)), args.log_metric, args.budget)
+            times, cpu = samples_with_cpu(lambda: store.log_metric(run_id, next(points)), args.log_metric,
+                                          args.budget)
         row.values[name] = len(times) / sum(times)
         p50_row.values[name] = p50(times)
+        cpu_row.values[name] = sum(cpu) / len(cpu)  # (one call is below the CPU clock's resolution)
         row.detail[name] = {"calls": len(times)}
 
 
@@ -123,6 +128,7 @@ def bench_search(report: Report, stores: dict[str, Any], seeded: dict[str, dict[
                  args: argparse.Namespace) -> None:
     row = report.add(Row(f"search_runs over {args.runs:,} runs, filter + order_by, first {dataset.SEARCH_PAGE}",
                          "s (p50)", False, goal=Goal("mlflow", 10, ">=10x MLflow")))
+    cpu_row = report.add(Row(row.workload, "CPU s (p50)", False))
     for name, store in stores.items():
         exp = seeded[name]["search_experiment"]
 
@@ -133,8 +139,9 @@ def bench_search(report: Report, stores: dict[str, Any], seeded: dict[str, dict[
         search()  # warm caches and statement compilation
         log(f"{name}: search_runs x{args.search_repeat}")
         with profiled(args.profile and name == HEADWATER, "store", "search_runs"):
-            times = samples(search, args.search_repeat, args.budget)
+            times, cpu = samples_with_cpu(search, args.search_repeat, args.budget)
         row.values[name] = p50(times)
+        cpu_row.values[name] = p50(cpu)
         row.detail[name] = {"calls": len(times)}
 
 
@@ -142,6 +149,7 @@ def bench_history(report: Report, stores: dict[str, Any], seeded: dict[str, dict
                   args: argparse.Namespace) -> None:
     row = report.add(Row(f"get_metric_history, {args.history:,} points", "s (p50)", False))
     rate = report.add(Row(f"get_metric_history, {args.history:,} points", "points/s", True))
+    cpu_row = report.add(Row(row.workload, "CPU s (p50)", False))
     for name, store in stores.items():
         run_id = seeded[name]["history_run"]
 
@@ -151,8 +159,9 @@ def bench_history(report: Report, stores: dict[str, Any], seeded: dict[str, dict
         history()
         log(f"{name}: get_metric_history x{args.history_repeat}")
         with profiled(args.profile and name == HEADWATER, "store", "get_metric_history"):
-            times = samples(history, args.history_repeat, args.budget)
+            times, cpu = samples_with_cpu(history, args.history_repeat, args.budget)
         row.values[name] = p50(times)
+        cpu_row.values[name] = p50(cpu)
         rate.values[name] = args.history / p50(times)
         row.detail[name] = {"calls": len(times)}
 
