@@ -181,7 +181,7 @@ class Report:
                 mark = {True: "[green]met[/]", False: "[red]missed[/]", None: "?"}[met]
                 cells.append(f"{r.goal.text}: {mark}")
             table.add_row(*cells)
-        console = Console(width=max(160, Console().width))
+        console = Console(width=max(240, Console().width))
         console.print(table)
         console.print(
             "HW vs X: how many times better Headwater is (more ops/s, or fewer seconds / bytes)."

@@ -143,7 +143,7 @@ def search(api: Api, experiment_id: str, expected: int, repeat: int, budget_s: f
 
     once()  # warm-up
     times = _repeat(once, repeat, budget_s)
-    return {"p50": p50(times), "calls": len(times)}
+    return {"p50": p50(times), "calls": len(times), "requests": len(times) + 1}
 
 
 def page_all(api: Api, experiment_id: str, expected: int, repeat: int, budget_s: float) -> dict[str, Any]:

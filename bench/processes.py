@@ -103,6 +103,19 @@ class ServerProcess:
             counted += 1
         return {"rss_mb": rss / 2**20, "pss_mb": pss / 2**20, "processes": counted}
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's whole process tree."""
+        assert self.proc is not None
+        root = psutil.Process(self.proc.pid)
+        total = 0.0
+        for p in [root, *root.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
     def stop(self) -> None:
         if self.proc is None:
             return

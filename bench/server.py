@@ -31,6 +31,8 @@ from bench.stores import STORES, check_seed, seed
 SERVERS = ("headwater", "mlflow", "mlflow-w1")
 HTTP_FLOOR = "http-floor"
 STORAGE_FLOOR = "storage-floor"
+# CPU time the server's process tree spent per request: barely skewed by other work on the machine.
+CPU = "server CPU s per call"
 
 FULL = {"runs": 10_000, "history": 100_000, "create_run": 500, "log_metric": 2000, "per_client": 250,
         "clients": 8, "batches": 30, "search_repeat": 10, "paging_repeat": 3, "history_repeat": 3,
@@ -76,17 +78,24 @@ class Rows:
         self.procs = add("processes in the server's tree", "count", False)
         self.create_run = add("create_run, sequential", "calls/s", True)
         self.create_run_p50 = add("create_run, sequential", "s per call (p50)", False)
+        self.create_run_cpu = add("create_run, sequential", CPU, False)
         self.log_metric = add("log_metric, sequential", "calls/s", True,
                               Goal(HTTP_FLOOR, 0.7, ">=70% of the HTTP floor"))
         self.log_metric_p50 = add("log_metric, sequential", "s per call (p50)", False)
+        self.log_metric_cpu = add("log_metric, sequential", CPU, False)
         self.log_metric_conc = add(f"log_metric, {args.clients} concurrent clients", "calls/s", True)
+        self.log_metric_conc_cpu = add(self.log_metric_conc.workload, CPU, False)
         self.log_batch = add("log_batch, 1,000 metrics per call", "metrics/s", True, vs_mlflow(30))
         self.log_batch_p50 = add("log_batch, 1,000 metrics per call", "s per call (p50)", False)
+        self.log_batch_cpu = add("log_batch, 1,000 metrics per call", CPU, False)
         self.search = add(f"search_runs over {args.runs:,} runs, filter + order_by, first {dataset.SEARCH_PAGE}",
                           "s (p50)", False, vs_mlflow(50))
+        self.search_cpu = add(self.search.workload, CPU, False)
         self.paging = add(f"search_runs, paging through all {args.runs:,} runs ({dataset.PAGING_PAGE} per page)",
                           "s (p50)", False, vs_mlflow(50))
+        self.paging_cpu = add(self.paging.workload, "server CPU s per pass", False)
         self.history = add(f"get_metric_history, {args.history:,} points", "s (p50)", False, vs_mlflow(50))
+        self.history_cpu = add(self.history.workload, CPU, False)
         self.seed = add("seed runs + history through the store (setup, not a goal)", "s", False)
 
 
@@ -99,6 +108,17 @@ def attempt(rows: Rows, system: str, workload: str, fn: Callable[[], Any]) -> An
         log(message)
         rows.report.notes.append(message)
         return None
+
+
+def measured(rows: Rows, server: ServerProcess, system: str, workload: str, fn: Callable[[], Any],
+             cpu_row: Row) -> Any:
+    """:func:`attempt`, also filling ``cpu_row`` with the server's CPU seconds per request."""
+    before = server.cpu_seconds()
+    result = attempt(rows, system, workload, fn)
+    spent = server.cpu_seconds() - before
+    if result:
+        cpu_row.values[system] = spent / result.get("requests", result["calls"])
+    return result
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -197,17 +217,17 @@ def measure_server(tmp: str, system: str, template: dict[str, Any], args: argpar
         pid = server.proc.pid
         exp, matches = template["search_experiment"], min(dataset.SEARCH_PAGE, template["matches"])
         reads = [
-            (rows.search, "search_runs", args.search_repeat,
+            (rows.search, rows.search_cpu, "search_runs", args.search_repeat,
              lambda: w.search(api, exp, matches, args.search_repeat, args.budget)),
-            (rows.paging, "paging", args.paging_repeat,
+            (rows.paging, rows.paging_cpu, "paging", args.paging_repeat,
              lambda: w.page_all(api, exp, args.runs, args.paging_repeat, args.budget)),
-            (rows.history, "get_metric_history", args.history_repeat,
+            (rows.history, rows.history_cpu, "get_metric_history", args.history_repeat,
              lambda: w.history(api, template["history_run"], args.history, args.history_repeat, args.budget)),
         ]
-        for row, workload, repeat, fn in reads:
+        for row, cpu_row, workload, repeat, fn in reads:
             log(f"{system}: {workload} x{repeat}")
             with pyspy(profile, pid, "server", workload):
-                result = attempt(rows, system, workload, fn)
+                result = measured(rows, server, system, workload, fn, cpu_row)
             if result:
                 row.values[system] = result["p50"]
                 row.detail[system] = result
@@ -231,7 +251,8 @@ def write_workloads(server: ServerProcess, system: str, exp: str, args: argparse
     try:
         log(f"{system}: create_run x{args.create_run}")
         with pyspy(profile, pid, "server", "create_run"):
-            created = attempt(rows, system, "create_run", lambda: w.create_run(api, exp, args.create_run, args.budget))
+            created = measured(rows, server, system, "create_run",
+                               lambda: w.create_run(api, exp, args.create_run, args.budget), rows.create_run_cpu)
         if created:
             rows.create_run.values[system] = created["ops"]
             rows.create_run_p50.values[system] = created["p50"]
@@ -240,8 +261,9 @@ def write_workloads(server: ServerProcess, system: str, exp: str, args: argparse
         log(f"{system}: log_metric x{args.log_metric}")
         run_id = api.run(exp, "log-metric")
         with pyspy(profile, pid, "server", "log_metric"):
-            seq = attempt(rows, system, "log_metric",
-                          lambda: w.log_metric_sequential(api, run_id, args.log_metric, args.budget))
+            seq = measured(rows, server, system, "log_metric",
+                           lambda: w.log_metric_sequential(api, run_id, args.log_metric, args.budget),
+                           rows.log_metric_cpu)
         if seq:
             rows.log_metric.values[system] = seq["ops"]
             rows.log_metric_p50.values[system] = seq["p50"]
@@ -250,8 +272,9 @@ def write_workloads(server: ServerProcess, system: str, exp: str, args: argparse
         log(f"{system}: log_metric, {args.clients} clients x{args.per_client}")
         run_ids = [api.run(exp, f"client-{i}") for i in range(args.clients)]
         with pyspy(profile, pid, "server", "log_metric_concurrent"):
-            conc = attempt(rows, system, "log_metric concurrent",
-                           lambda: w.log_metric_concurrent(server.base, run_ids, args.per_client, args.budget))
+            conc = measured(rows, server, system, "log_metric concurrent",
+                            lambda: w.log_metric_concurrent(server.base, run_ids, args.per_client, args.budget),
+                            rows.log_metric_conc_cpu)
         if conc:
             rows.log_metric_conc.values[system] = conc["ops"]
             rows.log_metric_conc.detail[system] = conc
@@ -259,7 +282,8 @@ def write_workloads(server: ServerProcess, system: str, exp: str, args: argparse
         log(f"{system}: log_batch x{args.batches}")
         batch_run = api.run(exp, "log-batch")
         with pyspy(profile, pid, "server", "log_batch"):
-            batch = attempt(rows, system, "log_batch", lambda: w.log_batch(api, batch_run, args.batches, args.budget))
+            batch = measured(rows, server, system, "log_batch",
+                             lambda: w.log_batch(api, batch_run, args.batches, args.budget), rows.log_batch_cpu)
         if batch:
             rows.log_batch.values[system] = batch["metrics_per_s"]
             rows.log_batch_p50.values[system] = batch["p50"]
