@@ -158,15 +158,17 @@ def test_a_missing_bucket_is_named_with_its_endpoint(s3_env, tmp_path):
 def moto_with_credential_checks(tmp_path_factory):
     """A moto server that checks credentials after its readiness probe and the three set-up calls made here."""
     server = start_moto(tmp_path_factory.mktemp("moto-auth"), env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
-    iam = server.client("iam")
-    iam.create_user(UserName="writer")
-    key = iam.create_access_key(UserName="writer")["AccessKey"]
-    iam.put_user_policy(UserName="writer", PolicyName="all", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    server.client(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]) \
-        .create_bucket(Bucket="guarded-bucket")
-    yield server, key
-    server.stop()
+    try:
+        iam = server.client("iam")
+        iam.create_user(UserName="writer")
+        key = iam.create_access_key(UserName="writer")["AccessKey"]
+        iam.put_user_policy(UserName="writer", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        server.client(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]) \
+            .create_bucket(Bucket="guarded-bucket")
+        yield server, key
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("wrong", ["unknown-key", "wrong-secret"])
