@@ -62,6 +62,12 @@ def pyspy(enabled: bool, pid: int, benchmark: str, workload: str) -> Iterator[No
             (RESULTS_DIR / f"profile-{benchmark}-{slug}.txt").write_text(summarize_stacks(raw.read_text()))
 
 
+_LINE = re.compile(r":\d+\)$")
+# Leaf frames of threads that wait: the event loop in its selector, idle pool threads.
+_IDLE = {"Runner.run", "Condition.wait", "Event.wait", "Queue.get", "select", "BaseSelector.select",
+         "EpollSelector.select"}
+
+
 def summarize_stacks(collapsed: str, top: int = 30) -> str:
     """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
     self_counts: dict[str, int] = {}
@@ -72,14 +78,15 @@ def summarize_stacks(collapsed: str, top: int = 30) -> str:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [f for f in stack.split(";") if f]
-        if not frames:
-            continue
+        # Frames read "function (file:line)"; sum by function, whatever line was running.
+        frames = [_LINE.sub(")", f) for f in stack.split(";") if f]
+        if not frames or frames[-1].split(" (")[0] in _IDLE:
+            continue  # a thread waiting for work
         total += count
         self_counts[frames[-1]] = self_counts.get(frames[-1], 0) + count
         for frame in set(frames):
             incl_counts[frame] = incl_counts.get(frame, 0) + count
-    lines = [f"{total} samples", "", "self time (the function itself was running):"]
+    lines = [f"{total} busy samples (waiting threads left out)", "", "self time (the function itself was running):"]
     for frame, count in sorted(self_counts.items(), key=lambda kv: -kv[1])[:top]:
         lines.append(f"{count / total:7.1%}  {frame}")
     lines += ["", "inclusive time (the function or what it called):"]
