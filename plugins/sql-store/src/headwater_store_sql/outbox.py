@@ -355,7 +355,7 @@ class SqlOutbox:
         if lane:
             query = query.where(r.lane == lane)
         with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [{str(k): v for k, v in row._asdict().items()} for row in conn.execute(query)]
 
     def replay(self, lane: str | None = None, event_ids: list[str] | None = None) -> int:
         """Make parked deliveries due again (all, one lane's, or those of some events)."""
