@@ -31,7 +31,7 @@ from headwater.events import current_actor
 from headwater_auth.permissions import MANAGE
 from headwater_auth.rules import Rule, rule_for
 from headwater_auth.service import AuthService, Refusal, experiment_id
-from headwater_auth.store import EXPERIMENT, REGISTERED_MODEL, User
+from headwater_auth.store import EXPERIMENT, REGISTERED_MODEL, NeedsIO, User, io_allowed
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -66,7 +66,7 @@ class AuthMiddleware:
         if rule.kind == "public":
             await self.app(scope, receive, send)
             return
-        authenticated = await run_in_threadpool(self.service.authenticate, headers.get("authorization"))
+        authenticated = await _decide(self.service.authenticate, headers.get("authorization"))
         if isinstance(authenticated, Refusal):
             if not self._may_sign_up(rule, method, relative):
                 await _answer(send, scope, authenticated, {"WWW-Authenticate": 'Basic realm="headwater"'})
@@ -84,7 +84,7 @@ class AuthMiddleware:
                     return
             params = _params(scope, method, relative, body, rule)
         if user is not None:
-            refusal = await run_in_threadpool(self.service.authorize, user, rule, params)
+            refusal = await _decide(self.service.authorize, user, rule, params)
             if refusal is None and rule.after == "readable_experiment_ids" and not user.is_admin:
                 body, refusal = await run_in_threadpool(self._readable_only, user, params, body)
             if refusal is not None:
@@ -201,6 +201,23 @@ def _grant(store: Any, kind: str, key: str, user: User) -> None:
         store.create_permission(kind, key, user, MANAGE.name)
     else:
         store.update_permission(kind, key, user, MANAGE.name)
+
+
+async def _decide(decision: Callable[..., Any], *args: Any) -> Any:
+    """Run a decision on the event loop when caches answer it, else in a worker thread.
+
+    Most requests are decided from the per-process caches in microseconds; a
+    thread hop would cost more than the decision. Anything that needs the
+    database or a password hash raises NeedsIO and is redone off the loop.
+    """
+    token = io_allowed.set(False)
+    try:
+        return decision(*args)
+    except NeedsIO:
+        pass
+    finally:
+        io_allowed.reset(token)
+    return await run_in_threadpool(decision, *args)
 
 
 def _reads_params(rule: Rule) -> bool:

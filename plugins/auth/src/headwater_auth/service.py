@@ -27,7 +27,7 @@ from headwater_auth.config import AuthConfig
 from headwater_auth.passwords import check_password_rules, hash_password, token_digest, verify_password
 from headwater_auth.permissions import MANAGE, Permission, get_permission
 from headwater_auth.rules import Rule
-from headwater_auth.store import EXPERIMENT, REGISTERED_MODEL, AuthStore, User
+from headwater_auth.store import EXPERIMENT, REGISTERED_MODEL, AuthStore, User, forbid_io
 
 NOT_AUTHENTICATED = (
     "You are not authenticated. Send HTTP Basic credentials (MLFLOW_TRACKING_USERNAME and"
@@ -67,6 +67,7 @@ class _Lru:
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
+        forbid_io()
         value = load()
         with self._lock:
             self._data[key] = value
@@ -143,6 +144,7 @@ class AuthService:
         with self._verified_lock:
             if self._verified.get(key) == user.password_hash:
                 return True
+        forbid_io()  # hashing takes a tenth of a second: never on the event loop
         if not verify_password(user.password_hash, password):
             return False
         with self._verified_lock:
@@ -225,8 +227,8 @@ class AuthService:
                 experiment_id(value)
 
     def _experiment_by_name(self, name: str) -> Any:
-        getter = getattr(self.tracking, "get_experiment_by_name")
-        experiment = getter(name)
+        forbid_io()
+        experiment = self.tracking.get_experiment_by_name(name)
         if experiment is None:
             raise HeadwaterError.not_found(f"Could not find experiment with name {name}")
         return experiment

@@ -10,6 +10,7 @@ through one server process applies there at once and in the others within
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +26,19 @@ from headwater_auth import migrate
 from headwater_auth.schema import experiment_permissions, registered_model_permissions, state, tokens, users
 
 T = TypeVar("T")
+
+
+class NeedsIO(Exception):
+    """Raised instead of waiting on the database while :data:`io_allowed` is False."""
+
+
+#: False while the middleware tries to decide a request on the event loop from caches alone.
+io_allowed: contextvars.ContextVar[bool] = contextvars.ContextVar("headwater_auth_io_allowed", default=True)
+
+
+def forbid_io() -> None:
+    if not io_allowed.get():
+        raise NeedsIO()
 
 EXPERIMENT = "experiment"
 REGISTERED_MODEL = "registered_model"
@@ -84,6 +98,7 @@ class AuthStore:
     def _cached(self, key: tuple[Any, ...], load: Callable[[], T]) -> T:
         now = time.monotonic()
         if now - self._checked_at >= self.cache_seconds:
+            forbid_io()
             with self.engine.connect() as conn:
                 generation = conn.execute(sa.select(state.c.generation).where(state.c.id == 1)).scalar()
             with self._lock:
@@ -94,6 +109,7 @@ class AuthStore:
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
+        forbid_io()
         value = load()
         with self._lock:
             self._cache[key] = value
