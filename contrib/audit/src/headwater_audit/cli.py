@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from headwater_audit.plugin import KEY_ENV, LOG_ENV
+from headwater_audit.config import KEY_ENV, LOG_ENV
 
 
 @click.group()

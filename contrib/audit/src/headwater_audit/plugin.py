@@ -13,9 +13,7 @@ from typing import Any, Iterator
 from headwater.plugins import hookimpl
 from headwater.plugins.types import Observer
 
-LOG_ENV = "HEADWATER_AUDIT_LOG"
-KEY_ENV = "HEADWATER_AUDIT_KEY"
-MAX_BYTES_ENV = "HEADWATER_AUDIT_MAX_BYTES"
+from headwater_audit.config import KEY_ENV, LOG_ENV, MAX_BYTES_ENV
 
 
 def audit_log_from_env(environ: dict[str, str] | None = None) -> Any:
