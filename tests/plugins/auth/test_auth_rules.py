@@ -301,3 +301,22 @@ def test_the_auth_tables_have_their_own_migration_chain(auth_app):
     assert auth_version == migrate.HEAD_REVISION
     assert {"headwater_auth_users", "headwater_auth_experiment_permissions", "experiments"} <= tables
     assert migrate.upgrade_auth_database(auth_app.backend_uri) == migrate.HEAD_REVISION  # idempotent
+
+
+def test_a_model_version_cannot_point_at_a_run_its_creator_cannot_read(strict_app):
+    user = strict_app.new_user()
+    hidden = _experiment(strict_app)
+    hidden_run = _run(strict_app, hidden)
+    own = _experiment(strict_app, user)
+    own_run = _run(strict_app, own, user)
+    name = f"m-{uuid.uuid4().hex[:6]}"
+    strict_app.ok("POST", f"{API}/registered-models/create", user, json={"name": name})
+    for body in ({"source": f"runs:/{hidden_run}/model"},
+                 {"source": f"mlflow-artifacts:/{hidden}/{hidden_run}/artifacts/model", "run_id": hidden_run},
+                 {"source": f"mlflow-artifacts:/{hidden}/{hidden_run}/artifacts/model"}):
+        _error(strict_app.call("POST", f"{API}/model-versions/create", user, json={"name": name, **body}),
+               403, "PERMISSION_DENIED")
+    assert "latest_versions" not in strict_app.ok("GET", f"{API}/registered-models/get", params={"name": name})[
+        "registered_model"]
+    strict_app.ok("POST", f"{API}/model-versions/create", user,
+                  json={"name": name, "source": f"mlflow-artifacts:/{own}/{own_run}/artifacts/model", "run_id": own_run})

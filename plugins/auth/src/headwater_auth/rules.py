@@ -105,7 +105,8 @@ RPC_RULES: dict[str, Rule | dict[str, Rule]] = {
     "registered-models/delete": _model("delete", after="forget_model"),
     "registered-models/alias": {"GET": _model("read"), "HEAD": _model("read"), "POST": _model("update"),
                                 "DELETE": _model("delete")},
-    "model-versions/create": _model("update"),
+    # EDIT on the model and READ on the version's source (else a version could expose a run's files).
+    "model-versions/create": Rule("model_version_create", "update", "name"),
     "model-versions/search": Rule("user", after="filter_versions"),
     "model-versions/get": _model("read"),
     "model-versions/get-download-uri": _model("read"),

@@ -215,9 +215,34 @@ class AuthService:
             return self.experiment_permission(user, self.experiment_of_logged_model(model)).allows(action)
         if rule.kind == "model":
             return self.model_permission(user, _required(params, "name")).allows(action)
+        if rule.kind == "model_version_create":
+            if not self.model_permission(user, _required(params, "name")).allows(action):
+                return False
+            return all(self.experiment_permission(user, e).can_read for e in self._source_experiments(params))
         if rule.kind == "artifact":
             return self._artifact_permission(user, params.get("path")).allows(action)
         return False
+
+    def _source_experiments(self, params: dict[str, Any]) -> list[str]:
+        """The experiments whose artifacts a new model version would point at."""
+        found = []
+        if params.get("run_id"):
+            found.append(self.experiment_of_run(str(params["run_id"])))
+        source = str(params.get("source") or "")
+        if source.startswith("runs:/"):
+            found.append(self.experiment_of_run(source[len("runs:/"):].lstrip("/").split("/", 1)[0]))
+        elif source.startswith("models:/m-"):
+            found.append(self.experiment_of_logged_model(source[len("models:/"):].split("/", 1)[0]))
+        elif source.startswith("mlflow-artifacts:"):
+            path = source.split(":", 1)[1].lstrip("/")
+            if "//" in source[:len("mlflow-artifacts://")]:
+                path = path.split("/", 1)[1] if "/" in path else ""
+            first = path.split("/", 1)[0]
+            if first.isascii() and first.isdigit():
+                found.append(str(int(first)))
+        if params.get("model_id"):
+            found.append(self.experiment_of_logged_model(str(params["model_id"])))
+        return found
 
     def _check_ids(self, rule: Rule, params: dict[str, Any]) -> None:
         if rule.kind == "experiment":
