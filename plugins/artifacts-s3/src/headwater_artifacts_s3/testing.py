@@ -91,9 +91,9 @@ def start_moto(log_dir: Path, env: dict[str, str] | None = None, timeout: float 
         if process.poll() is not None:
             raise RuntimeError(f"moto server exited:\n{server.log()}")
         try:
-            requests.get(server.endpoint, timeout=1)
+            requests.get(server.endpoint, timeout=5)
             return server
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or slow on a busy machine
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"moto server did not answer within {timeout}s:\n{server.log()}")
