@@ -135,6 +135,14 @@ def test_runs_take_their_experiments_permission(strict_app):
     _error(strict_app.call("POST", f"{API}/runs/set-tag", user, json={"run_id": run_theirs, "key": "a", "value": "b"}),
            403, "PERMISSION_DENIED")
     _error(strict_app.call("GET", f"{API}/runs/get", user, params={"run_id": "f" * 32}), 404, "RESOURCE_DOES_NOT_EXIST")
+    # Other spellings the server reads must name the same run to the check as to the handler.
+    for body in ({"runId": run_theirs}, {"run_id": "", "run_uuid": run_theirs}, {"run_uuid": run_theirs},
+                 {"run_id": run_mine, "runId": run_theirs}, "{\"run_id\": \"%s\"}" % run_theirs):
+        answer = strict_app.call("POST", f"{API}/runs/set-tag", user,
+                                 json={**body, "key": "x", "value": "y"} if isinstance(body, dict) else body)
+        assert answer.status_code in (400, 403), (body, answer.text)
+    tags = strict_app.ok("GET", f"{API}/runs/get", params={"run_id": run_theirs})["run"]["data"].get("tags", [])
+    assert not [t for t in tags if t["key"] in ("x", "a")]
 
 
 def test_creators_manage_what_they_create_and_searches_show_only_the_readable(strict_app):

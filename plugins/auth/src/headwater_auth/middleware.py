@@ -27,6 +27,8 @@ from urllib.parse import parse_qs, unquote
 from starlette.concurrency import run_in_threadpool
 
 from headwater.events import current_actor
+from headwater.exceptions import HeadwaterError
+from headwater_server.wire import snake_keys
 
 from headwater_auth.permissions import MANAGE
 from headwater_auth.rules import Rule, rule_for
@@ -269,7 +271,10 @@ def _params(scope: Scope, method: str, relative: str, body: bytes, rule: Rule) -
         except ValueError:
             data = {}
         if isinstance(data, dict):
-            params.update(data)
+            try:
+                params.update(snake_keys(data))  # the server reads camelCase keys as snake_case: so must we
+            except HeadwaterError:
+                params.update(data)  # both spellings: the server refuses the request itself
     if rule.kind == "logged_model":
         params["model_id"] = unquote(relative.split("/logged-models/", 1)[1].split("/", 1)[0])
     if rule.kind == "artifact":
