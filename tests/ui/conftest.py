@@ -95,6 +95,14 @@ class UiPage:
     def rendered(self, path: str) -> None:
         self.page.wait_for_function("p => document.getElementById('main').dataset.rendered === p", arg=path)
 
+    def rerendered(self, action) -> None:
+        """Do ``action`` (a click, a key press) and wait until the page has rendered again."""
+        before = self.page.evaluate("() => Number(document.getElementById('main').dataset.renders || 0)")
+        action()
+        self.page.wait_for_function(
+            "n => Number(document.getElementById('main').dataset.renders || 0) > n", arg=before
+        )
+
     def screenshot(self, label: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.shots += 1

@@ -17,9 +17,7 @@ def test_models_list_and_search(ui, seeded):
     assert "@champion → v2" in row.inner_text()
     ui.screenshot("models")
     page.fill("input[name=q]", "ui-mod")
-    page.press("input[name=q]", "Enter")
-    page.wait_for_function("() => location.hash.includes('q=ui-mod')")
-    ui.rendered("/models")
+    ui.rerendered(lambda: page.press("input[name=q]", "Enter"))
     assert page.locator("#models-table a.name").all_inner_texts() == [seeded.model_name]
 
 

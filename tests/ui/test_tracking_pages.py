@@ -20,9 +20,7 @@ def test_experiments_list_search_create_rename_delete_restore(ui, seeded, unique
     ui.screenshot("experiments")
 
     page.fill("input[name=q]", "paging")
-    page.click("form.toolbar button[type=submit]")
-    page.wait_for_function("() => location.hash.includes('q=paging')")
-    ui.rendered("/experiments")
+    ui.rerendered(lambda: page.click("form.toolbar button[type=submit]"))
     assert page.locator("#experiments-table a.name").all_inner_texts() == ["ui-paging"]
 
     page.click("text=New experiment")
@@ -87,10 +85,7 @@ def test_filter_narrows_the_table(ui, seeded):
     page = ui.open(f"#/experiments/{seeded.experiment_id}", wait_for="#runs-table")
     before = len(run_names(page))
     page.fill("input[name=filter]", "params.model = 'ridge' and metrics.accuracy > 0.6")
-    page.press("input[name=filter]", "Enter")
-    page.wait_for_function("() => location.hash.includes('filter=')")
-    ui.rendered(f"/experiments/{seeded.experiment_id}")
-    page.wait_for_selector("#runs-table")
+    ui.rerendered(lambda: page.press("input[name=filter]", "Enter"))
     names = sorted(run_names(page))
     assert names == ["run-04", "run-08"], names
     assert len(names) < before
@@ -110,19 +105,18 @@ def test_invalid_filter_shows_the_error_and_its_position(ui, seeded):
     assert page.locator("input[name=filter]").is_visible()
     ui.screenshot("filter-error")
     page.fill("input[name=filter]", "params.model = 'lasso'")
-    page.press("input[name=filter]", "Enter")
-    page.wait_for_selector("#runs-table")
+    ui.rerendered(lambda: page.press("input[name=filter]", "Enter"))
     assert sorted(run_names(page)) == ["run-01", "run-05", "run-09"]
 
 
 def test_sorting_by_a_metric_both_ways(ui, seeded):
     page = ui.open(f"#/experiments/{seeded.experiment_id}?filter=attributes.run_name%20LIKE%20'run-%25'", wait_for="#runs-table")
-    page.click("#runs-table th[data-sort='metrics.`accuracy`'] button")
+    ui.rerendered(lambda: page.click("#runs-table th[data-sort='metrics.`accuracy`'] button"))
     page.wait_for_function("() => new URLSearchParams(location.hash.split('?')[1]).get('order') === 'metrics.`accuracy` ASC'")
     page.wait_for_selector("#runs-table th.sorted[data-sort='metrics.`accuracy`'] button:has-text('▲')")
     ascending = run_names(page)
     assert ascending[:3] == ["run-00", "run-01", "run-02"], ascending
-    page.click("#runs-table th[data-sort='metrics.`accuracy`'] button")
+    ui.rerendered(lambda: page.click("#runs-table th[data-sort='metrics.`accuracy`'] button"))
     page.wait_for_function("() => new URLSearchParams(location.hash.split('?')[1]).get('order') === 'metrics.`accuracy` DESC'")
     page.wait_for_selector("#runs-table th.sorted[data-sort='metrics.`accuracy`'] button:has-text('▼')")
     descending = run_names(page)
@@ -134,16 +128,14 @@ def test_pages_of_runs(ui, seeded):
     page = ui.open(f"#/experiments/{seeded.paging_experiment_id}?size=25", wait_for="#runs-table")
     first = run_names(page)
     assert len(first) == 25 and first[0] == "p-59"
-    page.click(".pager button.next")
-    page.wait_for_function("() => location.hash.includes('page=')")
-    page.wait_for_selector("#runs-table")
+    ui.rerendered(lambda: page.click(".pager button.next"))
     second = run_names(page)
     assert len(second) == 25 and second[0] == "p-34"
-    page.click(".pager button.next")
+    ui.rerendered(lambda: page.click(".pager button.next"))
     page.wait_for_function("() => document.querySelector('.pager span')?.textContent === 'Page 3'")
     assert len(run_names(page)) == 10
     assert page.locator(".pager button.next").is_disabled()
-    page.click(".pager button.prev")
+    ui.rerendered(lambda: page.click(".pager button.prev"))
     page.wait_for_function("() => document.querySelector('.pager span')?.textContent === 'Page 2'")
     assert run_names(page) == second
 

@@ -41,7 +41,7 @@ class Api:
 
     def call(self, method: str, path: str, body: dict | None = None, **params: Any) -> dict:
         url = f"{self.base}/api/2.0/mlflow/{path}"
-        response = self.session.request(method, url, json=body, params=params or None, timeout=30)
+        response = self.session.request(method, url, json=body, params=params or None, timeout=120)
         if response.status_code != 200:
             raise AssertionError(f"{method} {path} -> {response.status_code}: {response.text}")
         return response.json() if response.content else {}
@@ -53,7 +53,7 @@ class Api:
         root = run["info"]["artifact_uri"]
         assert root.startswith("mlflow-artifacts:/"), root
         url = f"{self.base}/api/2.0/mlflow-artifacts/artifacts/{root[len('mlflow-artifacts:/'):].strip('/')}/{path}"
-        response = self.session.put(url, data=data, timeout=30)
+        response = self.session.put(url, data=data, timeout=120)
         assert response.status_code == 200, response.text
 
 

@@ -46,7 +46,7 @@ def start_server(workdir: Path, static_prefix: str = "") -> LiveServer:
     log = workdir / "server.log"
     process = subprocess.Popen(args, cwd=workdir, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}{static_prefix}", process, log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')}")

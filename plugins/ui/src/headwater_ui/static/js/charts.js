@@ -11,6 +11,21 @@ const SVG = "http://www.w3.org/2000/svg";
 
 export const color = (i) => PALETTE[i % PALETTE.length];
 
+let uplotLoading = null;
+
+// uPlot is a classic script: added to the page the first time a chart is drawn.
+export function loadUplot() {
+  if (window.uPlot) return Promise.resolve(window.uPlot);
+  uplotLoading ||= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = "static-files/vendor/uPlot.iife.min.js";
+    script.onload = () => resolve(window.uPlot);
+    script.onerror = () => { uplotLoading = null; reject(new Error("Could not load the charting library.")); };
+    document.head.append(script);
+  });
+  return uplotLoading;
+}
+
 function alpha(hex, a) {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`;
@@ -167,7 +182,10 @@ export function metricChart(opts) {
 
   return {
     element,
-    draw: (series) => create(series),
+    draw: async (series) => {
+      await loadUplot();
+      create(series);
+    },
     update(series, keepZoom) {
       if (!plot) return create(series);
       const { data } = buildData(series, opts, withBands);
@@ -190,7 +208,8 @@ export function scatterChart({ points, xLabel, yLabel, height = 360 }) {
   const plotArea = h("div", { class: "chart-plot" });
   element.append(plotArea, readout);
   const sorted = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
-  const draw = () => {
+  const draw = async () => {
+    await loadUplot();
     const config = {
       width: Math.max(300, plotArea.clientWidth || 600),
       height,

@@ -50,6 +50,7 @@ async function show() {
     }
     if (gen === generation) {
       main.dataset.rendered = path;
+      main.dataset.renders = String(Number(main.dataset.renders || 0) + 1); // lets tests wait for a re-render
       document.dispatchEvent(new CustomEvent("headwater:rendered", { detail: path }));
     }
     return;

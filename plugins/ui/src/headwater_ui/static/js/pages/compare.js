@@ -94,7 +94,7 @@ function overlaidCharts(runs, names, metricKeys) {
           return { label: names[i], color: color(i), buckets: data, downsampled: data.downsampled, total: data.total, runStart: Number(r.info.start_time) || 0 };
         }),
       );
-      chart.draw(series);
+      await chart.draw(series);
     } catch (err) {
       area.append(errorBox(err));
     }
@@ -131,7 +131,7 @@ function scatterSection(runs, names, paramKeys, metricKeys, params, metrics) {
     const points = runs.map((_, i) => ({ x: asNumber(valueOf(xSel.value, i, params, metrics)), y: asNumber(valueOf(ySel.value, i, params, metrics)), label: names[i] }));
     const chart = scatterChart({ points, xLabel: xSel.value, yLabel: ySel.value });
     area.append(chart.element);
-    chart.draw();
+    chart.draw().catch((err) => area.append(errorBox(err)));
   };
   [xSel, ySel].forEach((el) => el.addEventListener("change", draw));
   requestAnimationFrame(draw);

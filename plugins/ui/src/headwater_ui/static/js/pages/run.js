@@ -175,7 +175,7 @@ function chartsPanel(run, query) {
       get("headwater/metrics/downsampled", bucketsUrlParams(runId, key, settings.xMode, chart.element.clientWidth || 800))
         .then((data) => {
           chart.series = { label: key, color: color(i), buckets: data, downsampled: data.downsampled, total: data.total, runStart: Number(run.info.start_time) || 0 };
-          chart.draw([chart.series]);
+          return chart.draw([chart.series]);
         })
         .catch((err) => chart.element.append(h("div", { class: "error", text: err.message })));
     });
