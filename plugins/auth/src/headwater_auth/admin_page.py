@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import html
 import time
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.concurrency import run_in_threadpool

@@ -254,9 +254,8 @@ class AuthApi:
             username = _text(params, "username")
             key = self._resource(kind, _text(params, "resource_id"))
             if verb == "get":
-                caller = self._self_or_admin(request, username)
+                self._self_or_admin(request, username)
                 permission = self.service.permission(self.store.require_user(username), kind, key)
-                del caller
                 return {"allowed": permission.can_read, "permission": permission.name}
             self._may_manage(request, kind, key)
             user = self.store.require_user(username)
