@@ -71,7 +71,7 @@ def create(ctx: Any, p: Params, path: dict[str, str]) -> dict[str, Any]:
 
     model = ctx.tracking.create_logged_model(
         _experiment_id(p),
-        name=p.text("name") or None,
+        name=p.text("name"),  # "" is refused by the store, not turned into a random name
         source_run_id=p.text("source_run_id") or None,
         tags=_pairs(p, "tags"),
         params=_pairs(p, "params"),
