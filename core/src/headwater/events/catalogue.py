@@ -40,6 +40,10 @@ class Event(BaseModel):
         """The envelope as JSON, what the outbox stores; NaN and infinite metric values stay as such."""
         return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
 
+    def public_dict(self) -> dict[str, Any]:
+        """The envelope as strict JSON data (NaN as "NaN"), for receivers outside Headwater."""
+        return json_safe(self.model_dump(mode="json"))
+
     @classmethod
     def from_json(cls, text: str | bytes) -> "Event":
         """The envelope back from :meth:`to_json`, with the payload as its catalogue model."""

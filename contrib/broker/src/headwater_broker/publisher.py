@@ -1,0 +1,73 @@
+"""Publishing events to a JetStream stream from synchronous code.
+
+nats-py is asyncio; the publisher runs its own event loop on a daemon thread.
+``publish`` starts a publish and returns at once; ``flush`` waits for every
+started publish's acknowledgement (the stream has stored the message) and
+raises if any failed, so the outbox delivers the batch again. The event id
+goes in the ``Nats-Msg-Id`` header: within the stream's duplicate window
+JetStream stores a message id once, so a batch delivered twice is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+from headwater.events.catalogue import Event
+
+log = logging.getLogger("headwater.broker")
+
+ACK_TIMEOUT_SECONDS = 10.0
+
+
+class JetStreamPublisher:
+    def __init__(self, url: str, stream: str = "HEADWATER", prefix: str = "headwater.events"):
+        self.url = url
+        self.stream = stream
+        self.prefix = prefix.rstrip(".")
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="headwater-nats", daemon=True)
+        self._thread.start()
+        self._js: Any = None
+        self._pending: list[Future] = []
+
+    def subject(self, event_name: str) -> str:
+        return f"{self.prefix}.{event_name}"
+
+    async def _jetstream(self) -> Any:
+        if self._js is None:
+            import nats
+            from nats.js.errors import NotFoundError
+
+            client = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=-1)
+            js = client.jetstream()
+            try:
+                await js.stream_info(self.stream)
+            except NotFoundError:
+                await js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
+            self._js = js
+        return self._js
+
+    async def _publish(self, subject: str, data: bytes, msg_id: str) -> Any:
+        js = await self._jetstream()
+        return await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=ACK_TIMEOUT_SECONDS)
+
+    def publish(self, event: Event) -> None:
+        data = json.dumps(event.public_dict(), separators=(",", ":")).encode("utf-8")
+        self._pending.append(
+            asyncio.run_coroutine_threadsafe(self._publish(self.subject(event.name), data, event.id), self._loop))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        errors = []
+        for future in pending:
+            try:
+                future.result(ACK_TIMEOUT_SECONDS)
+            except Exception as exc:  # every publish is awaited, even after a failure
+                errors.append(exc)
+        if errors:
+            raise RuntimeError(f"{len(errors)} of {len(pending)} events were not stored by JetStream: {errors[0]}")
