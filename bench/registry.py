@@ -119,8 +119,8 @@ def expected_like(models: int) -> int:
     return sum(1 for i in range(models) if model_name(i).startswith("model-1"))
 
 
-def workloads(api: Api, args: argparse.Namespace) -> dict[str, tuple[list[float], int]]:
-    """workload -> (seconds per call, calls' count of items), every answer checked."""
+def workloads(api: Api, args: argparse.Namespace, failures: dict[str, str]) -> dict[str, tuple[list[float], int]]:
+    """workload -> (seconds per call, repeat), every answer checked; requests that failed go to ``failures``."""
     like = {"filter": "name LIKE 'model-1%'"}
     matching = expected_like(args.models)
     out: dict[str, tuple[list[float], int]] = {}
@@ -157,8 +157,12 @@ def workloads(api: Api, args: argparse.Namespace) -> dict[str, tuple[list[float]
         ("page every model", page_models, max(1, args.repeat // 4)),
         ("get_latest_versions", latest_versions, args.latest_calls),
     ):
-        fn()  # warm caches and connection pools before timing
-        out[key] = (samples(fn, repeat, args.budget), repeat)
+        try:
+            fn()  # warm caches and connection pools before timing
+            out[key] = (samples(fn, repeat, args.budget), repeat)
+        except requests.RequestException as exc:
+            # A server that drops the connection (a worker killed mid-request) has no figure.
+            failures[key] = f"{type(exc).__name__}: {exc}"
     return out
 
 
@@ -190,10 +194,13 @@ def main(argv: list[str] | None = None) -> None:
         log(f"starting {system}")
         server.start()
         try:
-            for key, (times, _) in workloads(Api(server.base), args).items():
+            failures: dict[str, str] = {}
+            for key, (times, _) in workloads(Api(server.base), args, failures).items():
                 rows[key].values[system] = len(times) / sum(times)
                 rows[key].detail[system] = {"calls": len(times)}
                 latency[key].values[system] = p50(times)
+            for key, failure in failures.items():
+                report.notes.append(f"{system}: {key} failed ({failure}); server log: {server.log_tail(3)}")
         finally:
             server.stop()
     matching = expected_like(args.models)

@@ -29,6 +29,7 @@ from headwater.store.registry import RegistryStore, Tags
 from headwater.tracking.model_uri import is_model_uri, parse_model_uri, resolve_model_version
 from headwater_store_sql import dialects, registry_searching
 from headwater_store_sql.engine import create_engine, write_engine
+from headwater_store_sql.entities import constructor
 from headwater_store_sql.migrate import ensure_schema
 from headwater_store_sql.registry_schema import (
     STAGE_DELETED,
@@ -46,6 +47,8 @@ REDACTED_RUN_LINK = "REDACTED-RUN-LINK"
 _IN_CHUNK = 500
 
 rm, mv = registered_models, model_versions
+new_model_version = constructor(ModelVersion)
+new_registered_model = constructor(RegisteredModel)
 
 
 def now_ms() -> int:
@@ -125,12 +128,17 @@ class SqlRegistryStore(RegistryStore):
         tags: dict[tuple[int, int], dict[str, str]] = {key: {} for key in keys}
         aliases: dict[tuple[int, int], list[str]] = {key: [] for key in keys}
         model_ids = sorted({model_id for model_id, _ in keys})
-        for chunk in _chunks(keys):
+        numbers = sorted({number for _, number in keys})
+        # Two short IN lists (a superset of the pairs, filtered here) instead of one long list of pairs.
+        for chunk in _chunks(model_ids):
             query = sa.select(model_version_tags).where(
-                sa.tuple_(model_version_tags.c.registered_model_id, model_version_tags.c.version).in_(list(chunk))
+                model_version_tags.c.registered_model_id.in_(list(chunk)),
+                model_version_tags.c.version.in_(numbers) if len(numbers) <= _IN_CHUNK else sa.true(),
             )
             for tag in conn.execute(query):
-                tags[(tag.registered_model_id, tag.version)][tag.key] = tag.value
+                found = tags.get((tag.registered_model_id, tag.version))
+                if found is not None:
+                    found[tag.key] = tag.value
         for chunk in _chunks(model_ids):
             query = sa.select(registered_model_aliases).where(
                 registered_model_aliases.c.registered_model_id.in_(list(chunk))
@@ -140,7 +148,7 @@ class SqlRegistryStore(RegistryStore):
                 if key in aliases:
                     aliases[key].append(alias.alias)
         return [
-            ModelVersion.model_construct(
+            new_model_version(
                 name=names[row.registered_model_id],
                 version=str(row.version),
                 creation_timestamp=row.creation_time,
@@ -182,7 +190,7 @@ class SqlRegistryStore(RegistryStore):
             for row, version in zip(latest_rows, self._versions(conn, latest_rows, names)):
                 latest[row.registered_model_id].append(version)
         return [
-            RegisteredModel.model_construct(
+            new_registered_model(
                 name=row.name,
                 creation_timestamp=row.creation_time,
                 last_updated_timestamp=row.last_updated_time,
