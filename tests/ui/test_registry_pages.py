@@ -25,7 +25,7 @@ def test_model_page_shows_versions_stages_and_aliases(ui, seeded, api):
     name = seeded.model_name
     page = ui.open(f"#/models/{name}", wait_for="#versions-table")
     versions = page.locator("#versions-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.version)")
-    assert versions == ["3", "2", "1"]
+    assert versions == ["4", "3", "2", "1"]
     assert page.locator("#versions-table tr[data-version='2'] select.stage").input_value() == "Production"
     assert page.locator("#model-aliases [data-alias=champion]").count() == 1
     assert "Iris classifier" in page.locator("#model-description").inner_text()
@@ -74,6 +74,9 @@ def test_version_page_links_its_run_and_shows_its_signature(ui, seeded):
         assert page.locator("#version-signature table.flavors th").all_inner_texts() == ["python_function", "sklearn"]
     assert page.locator("h1 .badge").inner_text() == "Production"
     ui.screenshot("version")
+    # A version registered from a logged model (source models:/m-...) shows that model's signature.
+    page = ui.open(f"#/models/{seeded.model_name}/versions/4", wait_for="#version-signature .signature")
+    assert "logged_feature" in page.locator("#version-signature .signature").inner_text()
     page.click(".version-info a.source-run")
     page.wait_for_selector(".run-info")
     assert page.locator(".run-title").inner_text() == "run-01"

@@ -176,6 +176,12 @@ def _seed_registry(api: Api, out: Seeded, prefix: str) -> None:
     sources = [f"runs:/{run_id}/model", f"{run['info']['artifact_uri']}/model", f"runs:/{run_id}/model"]
     for source in sources:
         api.post("model-versions/create", {"name": name, "source": source, "run_id": run_id})
+    # Version 4 from a logged model (how MLflow 3 clients register models).
+    logged = api.post("logged-models", {"experiment_id": out.experiment_id, "name": "iris", "source_run_id": run_id})["model"]
+    api.put_artifact({"info": {"artifact_uri": logged["info"]["artifact_uri"]}}, "MLmodel",
+                     MLMODEL.format(run_id=run_id, name="logged_feature").encode())
+    model_id = logged["info"]["model_id"]
+    api.post("model-versions/create", {"name": name, "source": f"models:/{model_id}", "run_id": run_id, "model_id": model_id})
     api.post("model-versions/transition-stage", {"name": name, "version": "2", "stage": "Production",
                                                  "archive_existing_versions": False})
     api.post("registered-models/alias", {"name": name, "alias": "champion", "version": "2"})

@@ -8,8 +8,8 @@ They are not part of MLflow's API, so they live under their own roots,
   million points stays small and its spikes survive.
 - ``GET runs/keys``: the param, metric and tag keys of an experiment's most
   recent runs (``max_runs``, default 10,000): the columns a runs table can offer.
-- ``GET artifacts/get``: one file of a run's artifacts, whatever store holds
-  them, with a content type that cannot run script (MLflow's UI route
+- ``GET artifacts/get``: one file of a run's artifacts (or, with ``model_id``,
+  of a logged model's), whatever store holds them, with a content type that cannot run script (MLflow's UI route
   ``/get-artifact?run_uuid=&path=`` is the same handler).
 - ``GET artifacts/preview``: the head of such a file parsed on the server
   (CSV rows, MLmodel as JSON, pretty JSON), see :mod:`headwater_server.previews`.
@@ -103,18 +103,22 @@ def artifact_endpoints(ctx: Any) -> tuple[Any, Any]:
     state = ctx.state
     limit = state.max_request_bytes
 
-    def open_file(run_id: str, raw_path: str) -> tuple[Any, bytes, str]:
+    def open_file(run_id: str, model_id: str, raw_path: str) -> tuple[Any, bytes, str]:
         relative = checked_path(raw_path, must_name_file=True)
-        root_uri = ctx.tracking.get_run(run_id).info.artifact_uri
+        if run_id:
+            root_uri = ctx.tracking.get_run(run_id).info.artifact_uri
+        else:  # a logged model's files (MLflow 3 clients register versions from them)
+            root_uri = ctx.tracking.get_logged_model(model_id).artifact_uri
         chunks, first = _open_checked(repository_for(state, root_uri), relative)
         return chunks, first, relative
 
     async def opened(request: Request) -> tuple[Any, bytes, str]:
         p = await read_params(request, (), limit)
         run_id = p.text("run_id", alias="run_uuid") or ""
-        if not run_id:
-            raise HeadwaterError.invalid("Missing value for required parameter 'run_id'.")
-        return await run_in_threadpool(open_file, run_id, p.text("path") or "")
+        model_id = p.text("model_id") or ""
+        if not run_id and not model_id:
+            raise HeadwaterError.invalid("Missing value for required parameter 'run_id' (or 'model_id').")
+        return await run_in_threadpool(open_file, run_id, model_id, p.text("path") or "")
 
     def failed(exc: Exception) -> Response:
         if isinstance(exc, HeadwaterError):

@@ -187,19 +187,25 @@ export async function renderVersion(root, [name, version], _query, isCurrent) {
       onDelete: async (key) => { await del("mlflow/model-versions/delete-tag", { name, version: String(mv.version), key }); refresh(); },
     })),
   );
-  if (!mv.run_id) {
-    fill(signature, h("p", { class: "muted", text: "This version names no source run, so its MLmodel file is not shown." }));
-    return;
-  }
+  const showModel = (preview) =>
+    fill(signature, preview.mlmodel ? mlmodelView(preview.mlmodel) : h("pre", { class: "text-preview", text: preview.text || "" }));
   try {
+    const loggedModel = /^models:\/(m-[0-9a-f]+)\/?$/.exec(mv.source || "");
+    if (loggedModel || mv.model_id) {
+      showModel(await get("headwater/artifacts/preview", { model_id: mv.model_id || loggedModel[1], path: "MLmodel" }));
+      return;
+    }
+    if (!mv.run_id) {
+      fill(signature, h("p", { class: "muted", text: "This version names no source run, so its MLmodel file is not shown." }));
+      return;
+    }
     const { run } = await get("mlflow/runs/get", { run_id: mv.run_id });
     const path = pathInRun(mv.source || "", run);
     if (path === null) {
       fill(signature, h("p", { class: "muted", text: "The version's files are not inside its source run's artifacts." }));
       return;
     }
-    const preview = await get("headwater/artifacts/preview", { run_id: mv.run_id, path: path ? `${path}/MLmodel` : "MLmodel" });
-    fill(signature, preview.mlmodel ? mlmodelView(preview.mlmodel) : h("pre", { class: "text-preview", text: preview.text || "" }));
+    showModel(await get("headwater/artifacts/preview", { run_id: mv.run_id, path: path ? `${path}/MLmodel` : "MLmodel" }));
   } catch (err) {
     fill(signature, h("p", { class: "muted", text: `No MLmodel file found: ${err.message}` }));
   }
