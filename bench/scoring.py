@@ -8,9 +8,13 @@ saved by Headwater; MLflow loads it natively), each with one worker and the
 local environment. Workloads, in one run:
 
 - cold start: from launching the command to the first successful prediction;
-- single-row requests: ``--clients`` threads, each with a keep-alive session,
+- single-row requests: ``--clients`` threads, each with a keep-alive connection,
   sending ``dataframe_split`` bodies of one row (requests/s and p99 latency);
 - 1,000-row batches: the same, with one client (requests/s and p50 latency).
+
+Cold starts alternate between the systems, and the throughput workloads run
+in rounds alternating between the two live servers (the median round counts),
+so a busy moment of the machine does not favour either.
 
 Every answer is checked against the model's own predictions.
 """
@@ -18,6 +22,7 @@ Every answer is checked against the model's own predictions.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -35,8 +40,8 @@ from bench.common import HEADWATER, Goal, Report, Row, log, quiet_mlflow
 from bench.processes import free_port
 
 SYSTEMS = (HEADWATER, "mlflow")
-FULL = {"single": 3000, "clients": 4, "batches": 100, "batch_rows": 1000, "cold_starts": 3}
-QUICK = {"single": 200, "clients": 2, "batches": 10, "batch_rows": 1000, "cold_starts": 1}
+FULL = {"single": 4000, "clients": 4, "batches": 100, "batch_rows": 1000, "cold_starts": 3, "rounds": 5}
+QUICK = {"single": 200, "clients": 2, "batches": 10, "batch_rows": 1000, "cold_starts": 1, "rounds": 1}
 FEATURES = [f"f{i}" for i in range(10)]
 
 
@@ -125,17 +130,25 @@ def load(url: str, bodies: list[bytes], expected: list[np.ndarray], clients: int
     errors: list[str] = []
     lock = threading.Lock()
 
+    host, port = url.removeprefix("http://").split(":")
+
     def worker(indices: list[int]) -> None:
-        session = requests.Session()
-        mine = []
+        # http.client on one keep-alive connection: the lightest client, so the servers, not it, set the pace.
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        headers = {"Content-Type": "application/json"}
+        mine, answers = [], []
         for i in indices:
             start = time.perf_counter()
-            answer = session.post(f"{url}/invocations", data=bodies[i], headers={"Content-Type": "application/json"},
-                                  timeout=60)
+            connection.request("POST", "/invocations", body=bodies[i], headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
             mine.append(time.perf_counter() - start)
-            if answer.status_code != 200 or not np.allclose(answer.json()["predictions"], expected[i]):
+            answers.append((i, response.status, payload))
+        connection.close()
+        for i, status, payload in answers:  # checked after the timed loop
+            if status != 200 or not np.allclose(json.loads(payload)["predictions"], expected[i]):
                 with lock:
-                    errors.append(f"{answer.status_code}: {answer.text[:200]}")
+                    errors.append(f"{status}: {payload[:200]!r}")
         with lock:
             latencies.extend(mine)
 
@@ -179,24 +192,46 @@ def main(argv: list[str] | None = None) -> Path:
     batch_rate = report.add(Row(f"{args.batch_rows}-row batches", "requests/s", True))
     batch_p50 = report.add(Row(f"{args.batch_rows}-row batches", "s (p50)", False))
     first_body = body_for(single_rows[0])
-    for system in SYSTEMS:
-        starts = []
-        for attempt in range(args.cold_starts):
+    # Cold starts alternate between the systems, so a busy moment of the machine hits both alike.
+    starts: dict[str, list[float]] = {system: [] for system in SYSTEMS}
+    for _ in range(args.cold_starts):
+        for system in SYSTEMS:
             server = Server(system, model_path, workdir)
             try:
-                starts.append(server.first_prediction(first_body))
-                if attempt == args.cold_starts - 1:
-                    log(f"{system}: cold start {statistics.median(starts):.2f}s; single-row requests")
-                    rate, latencies = load(server.url, [body_for(r) for r in single_rows],
-                                           [predict(r) for r in single_rows], args.clients)
-                    single_rate.values[system], single_p99.values[system] = rate, percentile(latencies, 0.99)
-                    log(f"{system}: {rate:.0f} requests/s; batches")
-                    rate, latencies = load(server.url, [body_for(b) for b in batches], [predict(b) for b in batches], 1)
-                    batch_rate.values[system], batch_p50.values[system] = rate, statistics.median(latencies)
+                starts[system].append(server.first_prediction(first_body))
             finally:
                 server.stop()
-        cold.values[system] = statistics.median(starts)
-    report.notes.append(f"{args.clients} client threads for single rows, one for batches; one server worker each")
+    for system in SYSTEMS:
+        cold.values[system] = statistics.median(starts[system])
+    log("cold starts: " + ", ".join(f"{s} {cold.values[s]:.2f}s" for s in SYSTEMS))
+    # Throughput: both servers up, rounds alternating between them; the median round counts.
+    servers = {system: Server(system, model_path, workdir) for system in SYSTEMS}
+    try:
+        for server in servers.values():
+            server.first_prediction(first_body)
+        single_bodies = [body_for(r) for r in single_rows]
+        single_expected = [predict(r) for r in single_rows]
+        batch_bodies = [body_for(b) for b in batches]
+        batch_expected = [predict(b) for b in batches]
+        rounds = max(1, args.rounds)
+        single: dict[str, list[tuple[float, list[float]]]] = {system: [] for system in SYSTEMS}
+        batch: dict[str, list[tuple[float, list[float]]]] = {system: [] for system in SYSTEMS}
+        for r in range(rounds):
+            part = slice(r, None, rounds)
+            for system, server in servers.items():
+                single[system].append(load(server.url, single_bodies[part], single_expected[part], args.clients))
+                batch[system].append(load(server.url, batch_bodies[part], batch_expected[part], 1))
+            log(f"round {r + 1}/{rounds}: " + ", ".join(f"{s} {single[s][-1][0]:.0f} req/s" for s in SYSTEMS))
+        for system in SYSTEMS:
+            single_rate.values[system] = statistics.median(rate for rate, _ in single[system])
+            single_p99.values[system] = percentile([x for _, lat in single[system] for x in lat], 0.99)
+            batch_rate.values[system] = statistics.median(rate for rate, _ in batch[system])
+            batch_p50.values[system] = statistics.median([x for _, lat in batch[system] for x in lat])
+    finally:
+        for server in servers.values():
+            server.stop()
+    report.notes.append(f"{args.clients} client threads (http.client, keep-alive) for single rows, one for batches;"
+                        f" one server worker each; {args.rounds} alternating rounds, median round reported")
     report.print()
     path = report.write()
     print(f"results: {path}")
