@@ -193,7 +193,8 @@ def test_a_flush_failure_delivers_the_batch_again(service, store):
     try:
         service.log_metric(run, Metric(key="m", value=1.0, timestamp=1, step=0))
         assert wait_for(lambda: flushes["n"] >= 2)
-        assert wait_for(lambda: store.event_outbox.status()["lanes"][0]["lag"] == 0)
+        lane = lambda: store.event_outbox.status()["lanes"][0]  # noqa: E731
+        assert wait_for(lambda: lane()["lag"] == 0 and lane()["retry"] == 0 and lane()["held"] == 0)
     finally:
         d.stop()
     assert len(seen) >= 2 * 2 - 1 and len(set(seen)) == 2  # create_run + log_metric, first batch twice

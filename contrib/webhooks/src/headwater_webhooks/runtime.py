@@ -32,6 +32,7 @@ class WebhookRuntime:
         self._lock = threading.Lock()
         self._active: dict[str, Webhook] = {}
         self._loaded_at = 0.0
+        self._attempts: dict[str, dict[str, dict[str, Any]]] = {}
 
     def session(self) -> requests.Session:
         """One guarded session per thread (each lane delivers on a thread of its own)."""
@@ -61,6 +62,7 @@ class WebhookRuntime:
                 experiment_ids=w.experiment_ids,
                 model_names=w.model_names,
                 since=w.creation_timestamp,
+                flush=functools.partial(self.flush, w.webhook_id),
             )
             for w in self._refresh().values()
         ]
@@ -71,9 +73,22 @@ class WebhookRuntime:
             return
         outcome = send(self.session(), webhook, event, self.timeout)
         status = "delivered" if outcome.success else ("failed" if outcome.retry else "refused")
-        self.store.record_attempt(webhook_id, event.id, delivery_id(webhook_id, event.id), event.name, status,
-                                  outcome.response_status, outcome.error)
+        t = int(time.time() * 1000)
+        attempts = self._attempts.setdefault(webhook_id, {})
+        earlier = attempts.get(event.id)
+        attempts[event.id] = {
+            "webhook_id": webhook_id, "event_id": event.id, "delivery_id": delivery_id(webhook_id, event.id),
+            "event": event.name, "status": status, "attempts": (earlier["attempts"] if earlier else 0) + 1,
+            "response_status": outcome.response_status, "last_error": outcome.error,
+            "first_attempt_at": earlier["first_attempt_at"] if earlier else t, "last_attempt_at": t,
+        }
         raise_for(outcome)
+
+    def flush(self, webhook_id: str) -> None:
+        """Save the batch's attempts to the history in one transaction (each lane runs on one thread)."""
+        attempts = self._attempts.pop(webhook_id, None)
+        if attempts:
+            self.store.record_attempts(list(attempts.values()))
 
     # -- REST helpers --------------------------------------------------------------------------------
     def check(self, fields: dict[str, Any]) -> None:

@@ -222,23 +222,20 @@ class WebhookStore:
         return [self._webhook(r, with_secret=True) for r in rows]
 
     # -- delivery history ------------------------------------------------------------------------------
-    def record_attempt(self, webhook_id: str, event_id: str, delivery_id: str, event: str, status: str,
-                       response_status: int | None, error: str | None) -> None:
-        t = now_ms()
+    def record_attempts(self, attempts: list[dict[str, Any]]) -> None:
+        """Add attempts to the history in one transaction; each has the columns of a first attempt."""
         d = webhook_deliveries.c
         with self._writer.begin() as conn:
-            updated = conn.execute(
-                sa.update(webhook_deliveries)
-                .where(d.webhook_id == webhook_id, d.event_id == event_id)
-                .values(status=status, attempts=d.attempts + 1, response_status=response_status,
-                        last_error=error, last_attempt_at=t)
-            ).rowcount
-            if not updated:
-                conn.execute(sa.insert(webhook_deliveries), {
-                    "webhook_id": webhook_id, "event_id": event_id, "delivery_id": delivery_id, "event": event,
-                    "status": status, "attempts": 1, "response_status": response_status, "last_error": error,
-                    "first_attempt_at": t, "last_attempt_at": t,
-                })
+            for a in attempts:
+                updated = conn.execute(
+                    sa.update(webhook_deliveries)
+                    .where(d.webhook_id == a["webhook_id"], d.event_id == a["event_id"])
+                    .values(status=a["status"], attempts=d.attempts + a["attempts"],
+                            response_status=a["response_status"], last_error=a["last_error"],
+                            last_attempt_at=a["last_attempt_at"])
+                ).rowcount
+                if not updated:
+                    conn.execute(sa.insert(webhook_deliveries), a)
 
     def deliveries(self, webhook_id: str, max_results: int = 100) -> list[dict[str, Any]]:
         self.get(webhook_id)

@@ -83,8 +83,6 @@ class _LaneWorker:
         self.retries: dict[int, RetryRow] | None = None
         self._retries_loaded = 0.0
         self._next_tick = 0.0
-        self._flush_backoff_until = 0.0
-        self._flush_failures = 0
         self.thread = threading.Thread(target=self._run, name=f"headwater-lane-{lane.name}", daemon=True)
 
     def start(self) -> None:
@@ -122,8 +120,6 @@ class _LaneWorker:
                 self.lane.tick()
             except Exception:
                 log.exception("tick of %s failed", self.lane.name)
-        if now < self._flush_backoff_until:
-            return False
         try:
             return self._round()
         except LeaseLost:
@@ -139,14 +135,26 @@ class _LaneWorker:
         now = now_ms()
         changes: dict[int, RetryRow | None] = {}
         blocked: set[str] = set()
-        sent = 0
+        # Delivered this round, in order: (the row that waited for it, or a fresh one), flushed below.
+        delivered_rows: list[RetryRow] = []
+
+        def attempt(row: RetryRow, event: Event) -> bool:
+            error = self._attempt(event)
+            if error is None:
+                changes[row.position] = None
+                delivered_rows.append(row)
+                return True
+            failed = self._failed(row, row.attempts + 1, error)
+            changes[row.position] = failed
+            if failed.status != PARKED:
+                blocked.add(row.partition_key)
+            return False
 
         # 1. Events waiting for another attempt, run by run (or model by model), oldest first.
-        waiting = sorted(self.retries.values(), key=lambda r: r.position)
+        waiting = sorted(self.retries.values(), key=lambda r: (r.partition_key, r.position))
         due = [r for r in waiting if r.status == HELD or r.next_attempt_at <= now]
         bodies = d.outbox.read_positions([r.position for r in due]) if due else {}
-        for partition, rows in itertools.groupby(sorted(waiting, key=lambda r: (r.partition_key, r.position)),
-                                                 key=lambda r: r.partition_key):
+        for partition, rows in itertools.groupby(waiting, key=lambda r: r.partition_key):
             for row in rows:
                 if row.status == RETRY and row.next_attempt_at > now:
                     blocked.add(partition)
@@ -155,15 +163,7 @@ class _LaneWorker:
                 if stored is None:  # no longer in the outbox: nothing left to deliver
                     changes[row.position] = None
                     continue
-                error = self._attempt(Event.from_json(stored.body))
-                if error is None:
-                    changes[row.position] = None
-                    sent += 1
-                    continue
-                failed = self._failed(row, row.attempts + 1, error)
-                changes[row.position] = failed
-                if failed.status != PARKED:
-                    blocked.add(partition)
+                if not attempt(row, d.event_at(stored.position, stored.body)) and partition in blocked:
                     break
 
         # 2. The next batch after the lane's position.
@@ -171,46 +171,38 @@ class _LaneWorker:
         for stored in batch:
             if not lane.wants(stored.name):
                 continue
-            event = Event.from_json(stored.body)
+            event = d.event_at(stored.position, stored.body)
             if not lane.accepts(event, stored.experiment_id) or (lane.since is not None and event.timestamp < lane.since):
                 continue
-            partition = stored.partition_key
-            if partition in blocked:
-                changes[stored.position] = RetryRow(stored.position, partition, HELD, 0, 0)
-                continue
-            error = self._attempt(event)
-            if error is None:
-                sent += 1
-                continue
-            failed = self._failed(RetryRow(stored.position, partition, RETRY, 0, 0), 1, error)
-            changes[stored.position] = failed
-            if failed.status != PARKED:
-                blocked.add(partition)
+            row = RetryRow(stored.position, stored.partition_key, RETRY, 0, 0)
+            if row.partition_key in blocked:
+                changes[row.position] = RetryRow(row.position, row.partition_key, HELD, 0, 0)
+            else:
+                attempt(row, event)
 
         new_position = batch[-1].position if batch else (self.position or 0)
         if not changes and new_position == self.position:
             return False
-        if sent and lane.flush is not None:
+        attempted = len(delivered_rows) + sum(1 for r in changes.values() if r is not None and r.status != HELD)
+        if attempted and lane.flush is not None:
             try:
                 lane.flush()
             except Exception as exc:
-                # Nothing saved: the whole round is delivered again after a pause.
-                self._flush_failures += 1
-                self._flush_backoff_until = time.monotonic() + d.policy.delay(self._flush_failures)
-                log.warning("flush of %s failed (%s); the batch will be delivered again", lane.name, exc)
-                delivery_failed.send(lane.name, event=None, error=_error_text(exc), parked=False)
-                self.retries = None
-                return False
-        self._flush_failures = 0
+                # What the receivers took is not kept: each of those events failed this attempt.
+                log.warning("flush of %s failed: %s", lane.name, exc)
+                for row in delivered_rows:
+                    failed = self._failed(row, row.attempts + 1, exc)
+                    changes[row.position] = failed
+                delivered_rows = []
         d.outbox.save(lane.name, d.holder, new_position, d.options.lease_ms, changes)
-        for position, row in changes.items():
-            if row is None or row.status == PARKED:
+        for position, changed in changes.items():
+            if changed is None or changed.status == PARKED:
                 self.retries.pop(position, None)
             else:
-                self.retries[position] = row
+                self.retries[position] = changed
         self.position = new_position
-        if sent:
-            delivered.send(lane.name, count=sent)
+        if delivered_rows:
+            delivered.send(lane.name, count=len(delivered_rows))
         return len(batch) >= d.options.batch
 
     def _attempt(self, event: Event) -> BaseException | None:
@@ -255,6 +247,20 @@ class OutboxDispatcher:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="headwater-outbox-router", daemon=True)
         self._last_prune = 0.0
+        self._parsed: dict[int, Event] = {}
+        self._parsed_lock = threading.Lock()
+
+    def event_at(self, position: int, body: str) -> Event:
+        """The parsed event at ``position``, parsed once for all the lanes of this process."""
+        with self._parsed_lock:
+            event = self._parsed.get(position)
+        if event is None:
+            event = Event.from_json(body)
+            with self._parsed_lock:
+                if len(self._parsed) >= 20_000:
+                    self._parsed.clear()
+                self._parsed[position] = event
+        return event
 
     def start(self) -> "OutboxDispatcher":
         self.refresh_lanes()
@@ -263,7 +269,6 @@ class OutboxDispatcher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopped.set()
-        self.outbox.committed.set()
         workers = list(self.workers.values())
         for worker in workers:
             worker.stop()
@@ -305,8 +310,8 @@ class OutboxDispatcher:
                     self._prune()
             except Exception:
                 log.exception("routing events failed; trying again")
-            self.outbox.committed.wait(self.options.poll_seconds)
-            self.outbox.committed.clear()
+            # Poll rather than wake on each commit: under load a round then routes many events at once.
+            self._stopped.wait(self.options.poll_seconds)
 
     def _prune(self) -> None:
         if time.monotonic() - self._last_prune < self.options.prune_every_seconds:

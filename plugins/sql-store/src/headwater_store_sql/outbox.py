@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
@@ -145,8 +144,6 @@ class SqlOutbox:
         self.writer = writer
         self.dialect = engine.dialect.name
         self.wanted = wanted or WantedEvents()
-        #: Set after each commit that wrote events: wakes this process's router.
-        self.committed = threading.Event()
         from headwater_store_sql.store import _DriverStatement
 
         columns = ("position", "event_id", "name", "partition_key", "run_id", "created_at", "body")
@@ -181,8 +178,6 @@ class SqlOutbox:
             raise
         finally:
             _ambient.reset(token)
-        if pending:
-            self.committed.set()
 
     @staticmethod
     def _row(event: Event) -> dict[str, Any]:
