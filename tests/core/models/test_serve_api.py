@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import requests
 
 import headwater
@@ -25,6 +26,7 @@ def _wait(url: str, process, timeout: float = 120.0) -> None:
     raise AssertionError("the scoring server did not come up")
 
 
+@pytest.mark.slow  # two worker processes each load the model
 def test_daemonized_serve_with_two_workers(tmp_path, linear, frame):
     import socket
 
