@@ -235,3 +235,10 @@ def test_logged_model_store_errors(tracking):
     assert info.value.error_code == ErrorCode.INVALID_PARAMETER_VALUE
     with pytest.raises(HeadwaterError, match="not found"):
         headwater.load_model("models:/m-" + "1" * 32)
+
+
+def test_log_model_can_register_the_model(tracking, linear, frame):
+    with headwater.start_run():
+        info = headwater.log_model(linear, name="model", registered_model_name="price")
+    for uri in ("models:/price/1", "models:/price/latest", info.model_uri):
+        np.testing.assert_allclose(headwater.load_model(uri).predict(frame), linear.predict(frame))
