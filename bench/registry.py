@@ -89,7 +89,7 @@ def seed_mlflow(db_path: str, models: int, versions: int) -> None:
 
     store = SqlAlchemyStore(f"sqlite:///{db_path}")
     t = int(time.time() * 1000)
-    with store.ManagedSessionMaker() as session:
+    with store.ManagedSessionMaker(read_only=False) as session:
         session.add_all([
             SqlRegisteredModel(name=model_name(i), creation_time=t, last_updated_time=t + i) for i in range(models)
         ])
