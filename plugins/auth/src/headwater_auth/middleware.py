@@ -24,6 +24,8 @@ import json
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qs, unquote
 
+import orjson
+
 from starlette.concurrency import run_in_threadpool
 
 from headwater.events import current_actor
@@ -264,11 +266,11 @@ def _params(scope: Scope, method: str, relative: str, body: bytes, rule: Rule) -
         for key, values in parse_qs(query, keep_blank_values=True).items():
             params[key] = values if len(values) > 1 or key in ("run_id", "run_ids", "experiment_ids") else values[0]
     elif body:
-        try:
-            data = json.loads(body)
+        try:  # orjson, as the server parses: both read the same fields from the same bytes
+            data = orjson.loads(body)
             if isinstance(data, str):  # legacy clients send JSON inside a JSON string
-                data = json.loads(data)
-        except ValueError:
+                data = orjson.loads(data)
+        except orjson.JSONDecodeError:
             data = {}
         if isinstance(data, dict):
             try:
