@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -123,3 +124,15 @@ def test_the_ui_does_not_shadow_api_errors(live_server):
     missing = requests.get(f"{live_server.url}/api/2.0/mlflow/no-such-endpoint", timeout=10)
     assert missing.status_code == 404 and not missing.headers["content-type"].startswith("text/html")
     assert requests.get(f"{live_server.url}/static-files/../pyproject.toml", timeout=10).status_code == 404
+
+
+def test_payloads_in_the_address_are_shown_as_text(ui, seeded):
+    """Reflected input: ids, filters and names taken from the URL fragment."""
+    payload = quote(XSS, safe="")
+    for fragment in (f"#/experiments/{payload}", f"#/runs/{payload}", f"#/models/{payload}",
+                     f"#/experiments/{seeded.experiment_id}?filter={payload}&order={payload}",
+                     f"#/compare?runs={payload},{payload}2", f"#/no/such/{payload}", f"#/runs/%E0%A4%A{payload}"):
+        page = ui.open(fragment)
+        page.wait_for_timeout(100)
+        assert "window.__xss=1" in page.locator("#main").inner_text(), fragment
+        ui.assert_nothing_injected()

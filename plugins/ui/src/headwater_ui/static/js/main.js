@@ -21,6 +21,15 @@ const ROUTES = [
 
 let generation = 0;
 
+// A malformed %-escape in a hand-typed address is shown as typed rather than failing.
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export function currentGeneration() {
   return generation;
 }
@@ -39,7 +48,7 @@ async function show() {
     const m = pattern.exec(path);
     if (!m) continue;
     document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === nav));
-    const args = m.slice(1).map(decodeURIComponent);
+    const args = m.slice(1).map(safeDecode);
     const root = h("div", { class: "page" });
     clear(main).append(root);
     try {
@@ -55,7 +64,9 @@ async function show() {
     }
     return;
   }
-  clear(main).append(h("div", { class: "page" }, h("h1", { text: "Not found" }), h("p", {}, "No page at ", h("code", { text: path }))));
+  clear(main).append(h("div", { class: "page" }, h("h1", { text: "Not found" }), h("p", {}, "No page at ", h("code", { text: safeDecode(path) }))));
+  main.dataset.rendered = path;
+  main.dataset.renders = String(Number(main.dataset.renders || 0) + 1);
 }
 
 window.addEventListener("hashchange", show);
