@@ -134,5 +134,5 @@ def test_payloads_in_the_address_are_shown_as_text(ui, seeded):
                      f"#/compare?runs={payload},{payload}2", f"#/no/such/{payload}", f"#/runs/%E0%A4%A{payload}"):
         page = ui.open(fragment)
         page.wait_for_timeout(100)
-        assert "window.__xss=1" in page.locator("#main").inner_text(), fragment
+        assert "window.__xss" in page.locator("#main").inner_text(), fragment
         ui.assert_nothing_injected()
