@@ -328,3 +328,19 @@ def test_a_model_version_cannot_point_at_a_run_its_creator_cannot_read(strict_ap
         "registered_model"]
     strict_app.ok("POST", f"{API}/model-versions/create", user,
                   json={"name": name, "source": f"mlflow-artifacts:/{own}/{own_run}/artifacts/model", "run_id": own_run})
+
+
+def test_artifact_previews_of_logged_models_take_the_models_experiment(strict_app):
+    user = strict_app.new_user()
+    hidden, own = _experiment(strict_app), _experiment(strict_app, user)
+    models = {}
+    for experiment in (hidden, own):
+        answer = strict_app.ok("POST", f"{API}/logged-models", json={"experiment_id": experiment, "name": "m"})
+        models[experiment] = answer["model"]["info"]["model_id"]
+    for route in ("artifacts/get", "artifacts/preview"):
+        refused = strict_app.call("GET", f"/api/2.0/headwater/{route}", user,
+                                  params={"model_id": models[hidden], "path": "MLmodel"})
+        _error(refused, 403, "PERMISSION_DENIED")
+        allowed = strict_app.call("GET", f"/api/2.0/headwater/{route}", user,
+                                  params={"model_id": models[own], "path": "MLmodel"})
+        assert allowed.status_code in (200, 404), allowed.text  # allowed through (no file logged)

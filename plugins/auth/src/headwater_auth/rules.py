@@ -140,8 +140,9 @@ _LOGGED_MODEL_RULES = {
 HEADWATER_RULES: dict[str, Rule] = {
     "metrics/downsampled": _run("read"),
     "runs/keys": Rule("experiments", "read", "experiment_ids"),
-    "artifacts/get": _run("read"),
-    "artifacts/preview": _run("read"),
+    # a run's files, or with model_id (and no run_id) a logged model's
+    "artifacts/get": Rule("run_or_logged_model", "read", "run_id"),
+    "artifacts/preview": Rule("run_or_logged_model", "read", "run_id"),
 }
 
 _API = re.compile(r"^/(?:ajax-)?api/(?P<version>\d+)\.0/(?P<family>[^/]+)(?:/(?P<rest>.*))?$")

@@ -210,6 +210,11 @@ class AuthService:
             runs = _many(params, rule.param)
             return bool(runs) and all(
                 self.experiment_permission(user, self.experiment_of_run(r)).allows(action) for r in runs)
+        if rule.kind == "run_or_logged_model":  # the run when one is named, as the endpoint reads it
+            run = params.get("run_id") or params.get("run_uuid")
+            experiment = (self.experiment_of_run(str(run)) if run
+                          else self.experiment_of_logged_model(_required(params, "model_id")))
+            return self.experiment_permission(user, experiment).allows(action)
         if rule.kind == "logged_model":
             model = _required(params, "model_id")
             return self.experiment_permission(user, self.experiment_of_logged_model(model)).allows(action)
