@@ -122,7 +122,7 @@ export function metricChart(opts) {
   let withBands = [];
 
   const drawLegend = (series) => {
-    fill(legend, 
+    fill(legend,
       ...series.map((s) =>
         h("span", { class: "legend-item", title: s.label }, h("span", { class: "swatch", dataset: { color: s.color } }), s.label, s.downsampled ? h("span", { class: "muted small", text: ` (${s.total.toLocaleString()} points, min/max per bucket)` }) : null),
       ),

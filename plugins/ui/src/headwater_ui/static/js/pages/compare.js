@@ -48,7 +48,7 @@ function compareTable(title, id, keys, maps, runs, names, format) {
   const onlyDiff = h("input", { type: "checkbox", name: `${id}-only-diff` });
   const body = h("tbody");
   const draw = () => {
-    fill(body, 
+    fill(body,
       ...keys
         .map((k) => [k, maps.map((m) => m.get(k))])
         .filter(([, values]) => !onlyDiff.checked || differs(values))

@@ -123,7 +123,7 @@ export async function render(root, [experimentId], query, isCurrent) {
   const drawSelection = () => {
     const n = selection.ids.size;
     const ids = [...selection.ids];
-    fill(selectionBar, 
+    fill(selectionBar,
       h("span", { class: "muted", text: n ? `${n} selected` : "Select runs to compare, delete or restore." }),
       button("Compare", () => { location.hash = withQuery("#/compare", { runs: ids.join(","), experiment: experimentId }); }, {
         disabled: n < 2 || n > MAX_COMPARE, class: "primary compare", title: `2 to ${MAX_COMPARE} runs`,
@@ -147,7 +147,7 @@ export async function render(root, [experimentId], query, isCurrent) {
   const drawTable = (result) => {
     lastRuns = result;
     const runs = result.runs || [];
-    fill(tableArea, 
+    fill(tableArea,
       runsTable(runs, columns, state, go, drawSelection, () => drawTable(result)),
       pager(state.paging, result.next_page_token, (p) => go(p)),
     );
@@ -157,7 +157,9 @@ export async function render(root, [experimentId], query, isCurrent) {
   const { result, error } = await search;
   if (!isCurrent()) return;
   if (error) {
-    fill(tableArea, error instanceof ApiError && error.status === 400 ? filterError(state.filter, error) : errorBox(error));
+    // A position names a character of the filter unless the message is about the sort order.
+    const aboutFilter = error instanceof ApiError && error.status === 400 && !/order_by/i.test(error.message);
+    fill(tableArea, aboutFilter ? filterError(state.filter, error) : errorBox(error));
     return;
   }
   const onPage = pageKeys(result.runs || []);

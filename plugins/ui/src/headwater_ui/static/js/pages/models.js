@@ -52,7 +52,7 @@ export async function renderList(root, _args, query, isCurrent) {
   }
   if (!isCurrent()) return;
   const models = result.registered_models || [];
-  fill(body, 
+  fill(body,
     h("table", { class: "grid", id: "models-table" },
       h("thead", {}, h("tr", {}, ["Name", "Latest versions", "Aliases", "Last modified", "Description"].map((t) => h("th", { text: t })))),
       h("tbody", {}, models.length ? models.map((m) => h("tr", { dataset: { model: m.name } },
