@@ -211,8 +211,8 @@ class AuthService:
             return bool(runs) and all(
                 self.experiment_permission(user, self.experiment_of_run(r)).allows(action) for r in runs)
         if rule.kind == "run_or_logged_model":  # the run when one is named, as the endpoint reads it
-            run = params.get("run_id") or params.get("run_uuid")
-            experiment = (self.experiment_of_run(str(run)) if run
+            run = _first(params, "run_id", "run_uuid")
+            experiment = (self.experiment_of_run(run) if run
                           else self.experiment_of_logged_model(_required(params, "model_id")))
             return self.experiment_permission(user, experiment).allows(action)
         if rule.kind == "logged_model":
@@ -285,7 +285,8 @@ def experiment_id(value: Any) -> str:
     return str(int(text))
 
 
-def _required(params: dict[str, Any], *names: str | None) -> str:
+def _first(params: dict[str, Any], *names: str | None) -> str | None:
+    """The first of ``names`` given a value (the first of a repeated one), as the server reads it."""
     for name in names:
         if name is None:
             continue
@@ -294,6 +295,13 @@ def _required(params: dict[str, Any], *names: str | None) -> str:
             value = value[0] if value else None
         if value not in (None, ""):
             return str(value)
+    return None
+
+
+def _required(params: dict[str, Any], *names: str | None) -> str:
+    value = _first(params, *names)
+    if value is not None:
+        return value
     raise HeadwaterError.invalid(
         f"Missing value for required parameter '{names[0]}'. See the API docs for more information"
         " about request parameters."
