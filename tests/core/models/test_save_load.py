@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from importlib import metadata
 
 import numpy as np
@@ -242,3 +243,32 @@ def test_log_model_can_register_the_model(tracking, linear, frame):
         info = headwater.log_model(linear, name="model", registered_model_name="price")
     for uri in ("models:/price/1", "models:/price/latest", info.model_uri):
         np.testing.assert_allclose(headwater.load_model(uri).predict(frame), linear.predict(frame))
+
+
+def test_logging_a_model_announces_logged_model_events(tracking, linear):
+    from headwater.events import signal
+
+    heard = []
+
+    def record(sender, event, **extra):
+        heard.append((event.name, event.payload))
+
+    names = ("create_logged_model", "finalize_logged_model", "log_outputs", "set_logged_model_tags")
+    for name in names:
+        signal(name).connect(record)
+    try:
+        with headwater.start_run() as run:
+            info = headwater.log_model(linear, name="model")
+        headwater.Client().set_logged_model_tags(info.model_id, {"k": "v"})
+        deadline = time.monotonic() + 10  # receivers may run off the caller's thread
+        while len(heard) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for name in names:
+            signal(name).disconnect(record)
+    by_name = dict(heard)
+    assert by_name["create_logged_model"].model_id == info.model_id
+    assert by_name["finalize_logged_model"].status == "LOGGED_MODEL_READY"
+    assert [(m.model_id, m.step) for m in by_name["log_outputs"].models] == [(info.model_id, 0)]
+    assert by_name["log_outputs"].run_id == run.run_id
+    assert by_name["set_logged_model_tags"].tags == {"k": "v"}

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SerializeAsAny
 
-from headwater.entities import DatasetInput, Metric, Param, RunTag
+from headwater.entities import DatasetInput, LoggedModelOutput, Metric, Param, RunTag
 
 
 class Client(BaseModel):
@@ -186,6 +186,46 @@ class ArtifactsLogged(BaseModel):
     files: list[str] = Field(default_factory=list)
 
 
+# -- logged models (MLflow 3) ----------------------------------------------------------
+class LoggedModelCreated(BaseModel):
+    model_id: str
+    experiment_id: str
+    name: str
+    source_run_id: str | None = None
+    model_type: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class LoggedModelFinalized(BaseModel):
+    model_id: str
+    status: str
+
+
+class LoggedModelRef(BaseModel):
+    model_id: str
+
+
+class LoggedModelTagsSet(BaseModel):
+    model_id: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class LoggedModelTagDeleted(BaseModel):
+    model_id: str
+    key: str
+
+
+class LoggedModelParamsLogged(BaseModel):
+    model_id: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class OutputsLogged(BaseModel):
+    run_id: str
+    models: list[LoggedModelOutput] = Field(default_factory=list)
+
+
 # -- model registry ----------------------------------------------------------------
 class RegisteredModelCreated(BaseModel):
     name: str
@@ -288,6 +328,13 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "delete_tag": TagDeleted,
     "log_inputs": InputsLogged,
     "log_artifact": ArtifactsLogged,
+    "create_logged_model": LoggedModelCreated,
+    "finalize_logged_model": LoggedModelFinalized,
+    "delete_logged_model": LoggedModelRef,
+    "set_logged_model_tags": LoggedModelTagsSet,
+    "delete_logged_model_tag": LoggedModelTagDeleted,
+    "log_logged_model_params": LoggedModelParamsLogged,
+    "log_outputs": OutputsLogged,
     "create_registered_model": RegisteredModelCreated,
     "rename_registered_model": RegisteredModelRenamed,
     "update_registered_model": RegisteredModelUpdated,

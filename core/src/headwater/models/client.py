@@ -19,6 +19,7 @@ class ModelsClientMixin:
     """Logged models, model URIs, and save/log/load on an explicit client."""
 
     store: Any
+    service: Any  # the evented TrackingService: logged-model changes are announced like any other
     plugin_manager: Any
 
     # -- logged models -------------------------------------------------------------------
@@ -31,27 +32,27 @@ class ModelsClientMixin:
         params: Mapping[str, Any] | None = None,
         model_type: str | None = None,
     ) -> LoggedModel:
-        return self.store.create_logged_model(
+        return self.service.create_logged_model(
             str(experiment_id), name, source_run_id, _strings(tags), _strings(params), model_type
         )
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
-        return self.store.get_logged_model(model_id, allow_deleted)
+        return self.service.get_logged_model(model_id, allow_deleted)
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus | str | int) -> LoggedModel:
-        return self.store.finalize_logged_model(model_id, LoggedModelStatus.parse(status))
+        return self.service.finalize_logged_model(model_id, LoggedModelStatus.parse(status))
 
     def delete_logged_model(self, model_id: str) -> None:
-        self.store.delete_logged_model(model_id)
+        self.service.delete_logged_model(model_id)
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
-        self.store.set_logged_model_tags(model_id, _strings(tags))
+        self.service.set_logged_model_tags(model_id, _strings(tags))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
-        self.store.delete_logged_model_tag(model_id, key)
+        self.service.delete_logged_model_tag(model_id, key)
 
     def log_model_params(self, model_id: str, params: Mapping[str, Any]) -> None:
-        self.store.log_logged_model_params(model_id, _strings(params))
+        self.service.log_logged_model_params(model_id, _strings(params))
 
     def search_logged_models(
         self,
@@ -61,12 +62,12 @@ class ModelsClientMixin:
         order_by: Sequence[Mapping[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
-        return self.store.search_logged_models(
+        return self.service.search_logged_models(
             [str(e) for e in experiment_ids], filter_string, None, max_results, order_by, page_token
         )
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
-        self.store.log_outputs(run_id, list(models))
+        self.service.log_outputs(run_id, list(models))
 
     # -- model files ---------------------------------------------------------------------
     def repository_for_uri(self, artifact_uri: str) -> Any:

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from headwater.entities import DatasetInput, Metric, Param, Run, RunInfo, RunStatus, RunTag
+from headwater.entities import (
+    DatasetInput,
+    LoggedModel,
+    LoggedModelOutput,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+)
 from headwater.events import EventBus, get_event_bus
 from headwater.events import catalogue as ev
 from headwater.events.outbox import Announcer
@@ -154,3 +164,46 @@ class TrackingService:
         """Announce artifacts written for a run (artifact repositories do not know runs)."""
         with self._announce("log_artifact") as emit:
             emit(ev.ArtifactsLogged, run_id=run_id, artifact_path=artifact_path, files=files)
+
+    # -- logged models ---------------------------------------------------------------------
+    def create_logged_model(self, experiment_id: str, name: str | None = None, source_run_id: str | None = None,
+                            tags: Any = None, params: Any = None, model_type: str | None = None) -> LoggedModel:
+        with self._announce("create_logged_model") as emit:
+            model = self.store.create_logged_model(experiment_id, name, source_run_id, tags, params, model_type)
+            emit(ev.LoggedModelCreated, model_id=model.model_id, experiment_id=model.experiment_id, name=model.name,
+                 source_run_id=model.source_run_id, model_type=model.model_type, tags=dict(model.tags),
+                 params=dict(model.params))
+        return model
+
+    def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
+        with self._announce("finalize_logged_model") as emit:
+            model = self.store.finalize_logged_model(model_id, status)
+            emit(ev.LoggedModelFinalized, model_id=model_id, status=model.status.value)
+        return model
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self._announce("delete_logged_model") as emit:
+            self.store.delete_logged_model(model_id)
+            emit(ev.LoggedModelRef, model_id=model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: Any) -> None:
+        with self._announce("set_logged_model_tags") as emit:
+            self.store.set_logged_model_tags(model_id, tags)
+            emit(ev.LoggedModelTagsSet, model_id=model_id, tags=tag_dict(tags))
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        with self._announce("delete_logged_model_tag") as emit:
+            self.store.delete_logged_model_tag(model_id, key)
+            emit(ev.LoggedModelTagDeleted, model_id=model_id, key=key)
+
+    def log_logged_model_params(self, model_id: str, params: Any) -> None:
+        with self._announce("log_logged_model_params") as emit:
+            self.store.log_logged_model_params(model_id, params)
+            emit(ev.LoggedModelParamsLogged, model_id=model_id, params=tag_dict(params))
+
+    def log_outputs(self, run_id: str, models: Sequence[Any]) -> None:
+        outputs = [m if isinstance(m, LoggedModelOutput) else LoggedModelOutput(model_id=m[0], step=m[1])
+                   for m in models]
+        with self._announce("log_outputs") as emit:
+            self.store.log_outputs(run_id, outputs)
+            emit(ev.OutputsLogged, run_id=run_id, models=outputs)

@@ -255,10 +255,10 @@ class SqlLoggedModels:
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         status = LoggedModelStatus.parse(status)
-        with self._writer.begin() as conn:
+        with self._writer.begin() as conn:  # read back in the same transaction (it may be an outbox's)
             self._model_row(conn, model_id)
             self._touch(conn, model_id, status=status.value)
-        return self.get_logged_model(model_id)
+            return self._logged_models(conn, [self._model_row(conn, model_id)])[0]
 
     def delete_logged_model(self, model_id: str) -> None:
         with self._writer.begin() as conn:
