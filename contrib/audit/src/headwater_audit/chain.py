@@ -1,10 +1,10 @@
 """The hash-chained audit log: writing records, rotating files, verifying the chain.
 
-Each line is one JSON object (keys sorted, no spaces)::
+Each line is one JSON object (no spaces, keys in this order)::
 
-    {"actor": "ana", "client_address": "10.0.0.7", "event": "log_param",
-     "event_id": "…", "hash": "…", "payload": {…}, "prev": "…", "seq": 42,
-     "time": "2026-01-01T12:00:00.000Z", "user_agent": "mlflow-python-client/3.1"}
+    {"seq": 42, "time": "2026-01-01T12:00:00.000Z", "event_id": "…", "event": "log_param",
+     "actor": "ana", "client_address": "10.0.0.7", "user_agent": "mlflow-python-client/3.1",
+     "payload": {…}, "prev": "…", "hash": "…"}
 
 ``hash`` is SHA-256 (HMAC-SHA256 when a key is configured) of ``prev`` and the
 record without ``hash``; ``prev`` is the hash of the record before it (64
@@ -33,14 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from headwater.events.catalogue import Event, json_safe
+from headwater.events.catalogue import Event
 
 GENESIS = "0" * 64
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 def _canonical(record: dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    # Key order as written: json.loads keeps it, so the verifier reproduces the same text.
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def chain_hash(prev: str, record: dict[str, Any], key: bytes | None = None) -> str:
@@ -137,7 +138,7 @@ class AuditLog:
             "actor": event.actor,
             "client_address": client.address if client else None,
             "user_agent": client.user_agent if client else None,
-            "payload": json_safe(event.payload.model_dump(mode="json")),
+            "payload": event.public_dict()["payload"],
             "prev": self._prev,
         }
         record["hash"] = chain_hash(self._prev, record, self.key)

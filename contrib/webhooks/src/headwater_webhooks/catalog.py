@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from headwater.events.catalogue import EVENT_PAYLOADS, Event, json_safe
+from headwater.events.catalogue import EVENT_PAYLOADS, Event
 from headwater.exceptions import HeadwaterError
 
 #: catalogue name -> (entity, action)
@@ -91,7 +91,7 @@ def _iso(ms: int) -> str:
 def body(event: Event) -> dict[str, Any]:
     """The JSON body a receiver gets for ``event``."""
     entity, action = PAIRS[event.name]
-    data = json_safe(event.payload.model_dump(mode="json"))
+    data = event.public_dict()["payload"]
     fields = _MLFLOW_FIELDS.get(event.name)
     if fields is not None:
         data = {k: data.get(k) for k in fields}

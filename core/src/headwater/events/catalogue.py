@@ -14,7 +14,7 @@ import uuid
 
 from typing import Any
 
-from pydantic import BaseModel, Field, SerializeAsAny
+from pydantic import BaseModel, Field, PrivateAttr, SerializeAsAny
 
 from headwater.entities import DatasetInput, LoggedModelOutput, Metric, Param, RunTag
 
@@ -36,24 +36,36 @@ class Event(BaseModel):
     client: Client | None = None
     payload: SerializeAsAny[BaseModel]
 
+    # The envelope as JSON data, kept once made: several observers serialize the same event.
+    _data: dict[str, Any] | None = PrivateAttr(default=None)
+    _public: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def data(self) -> dict[str, Any]:
+        """The envelope as JSON data (NaN and infinite metric values stay floats); do not modify it."""
+        if self._data is None:
+            self._data = self.model_dump(mode="json")
+        return self._data
+
     def to_json(self) -> str:
         """The envelope as JSON, what the outbox stores; NaN and infinite metric values stay as such."""
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        return json.dumps(self.data(), separators=(",", ":"))
 
     def public_dict(self) -> dict[str, Any]:
-        """The envelope as strict JSON data (NaN as "NaN"), for receivers outside Headwater."""
-        return json_safe(self.model_dump(mode="json"))
+        """The envelope as strict JSON data (NaN as "NaN"), for receivers outside Headwater; do not modify it."""
+        if self._public is None:
+            self._public = json_safe(self.data())
+        return self._public
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Event":
         """The envelope back from :meth:`to_json`, with the payload as its catalogue model."""
         data = json.loads(text)
-        payload_type = EVENT_PAYLOADS.get(data["name"])
-        if payload_type is not None:
-            data["payload"] = payload_type.model_validate(data["payload"])
-        else:  # an event a newer version wrote: keep the fields as they are
-            data["payload"] = _Unknown.model_validate(data["payload"])
-        return cls.model_validate(data)
+        fields = dict(data)
+        payload_type = EVENT_PAYLOADS.get(data["name"]) or _Unknown  # _Unknown: an event a newer version wrote
+        fields["payload"] = payload_type.model_validate(data["payload"])
+        event = cls.model_validate(fields)
+        event._data = data
+        return event
 
     @property
     def run_id(self) -> str | None:

@@ -155,6 +155,10 @@ class Subscription:
     since: int | None = None
 
 
+def _ignore(event: Event) -> None:
+    return None
+
+
 def _receivers_deliver(label: str, receivers: dict[str, Callable[..., Any]]) -> Callable[[Event], None]:
     def deliver(event: Event) -> None:
         for key in (event.name, "*"):
@@ -186,6 +190,9 @@ class LaneSource:
                     flush=getattr(observer, "flush", None),
                     tick=getattr(observer, "tick", None),
                 ))
+            elif getattr(observer, "tick", None) is not None:
+                # No receivers but periodic work: a lane that takes no events, for its tick.
+                source.static.append(Lane(name=name, deliver=_ignore, events=frozenset(), tick=observer.tick))
             subscriptions = getattr(observer, "subscriptions", None)
             if subscriptions is not None:
                 source.dynamic.append((name, subscriptions))

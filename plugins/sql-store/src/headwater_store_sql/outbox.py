@@ -270,6 +270,10 @@ class SqlOutbox:
                 for r in conn.execute(query)
             ]
 
+    def top_position(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(event_outbox.c.position))).scalar() or 0
+
     def read_positions(self, positions: list[int]) -> dict[int, OutboxRow]:
         o = event_outbox.c
         if not positions:
