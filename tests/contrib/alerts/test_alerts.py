@@ -112,3 +112,23 @@ def test_silence_rule(tmp_path, receiver, monkeypatch):
     assert quiet in request.json()["text"] and "no metrics for 60 s" in request.json()["text"]
     assert len(receiver.received) == 1
     store.close()
+
+
+def test_cli_refuses_a_malformed_rule_with_the_position(start_server, receiver, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    server = start_server(f"sqlite:///{tmp_path / 'a.db'}", env=LOOPBACK)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-c", "from headwater.cli import main; main()", "alerts", *args,
+                               "--tracking-uri", server.url], capture_output=True, text=True, timeout=60)
+
+    bad = cli("create", "--name", "x", "--condition", "metrics.loss >> 1", "--url", receiver.url)
+    assert bad.returncode == 1 and "at position 14" in bad.stderr
+    ok = cli("create", "--name", "x", "--condition", "metrics.loss > 1", "--url", receiver.url)
+    assert ok.returncode == 0, ok.stderr
+    rule = json.loads(ok.stdout)
+    assert [r["rule_id"] for r in json.loads(cli("list").stdout)] == [rule["rule_id"]]
+    assert cli("delete", rule["rule_id"]).returncode == 0

@@ -214,3 +214,27 @@ def _cli(*args: str) -> str:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_cli_create_list_update_test_delete(start_server, receiver, db_uri):
+    server = start_server(db_uri, env=LOOPBACK)
+    uri = ["--tracking-uri", server.url]
+    import json as _json
+
+    created = _json.loads(_cli("webhooks", "create", *uri, "--name", "cli", "--url", receiver.url,
+                               "--event", "model_version.created", "--event", "run.created",
+                               "--secret", "s", "--model-name", "m1"))
+    hook_id = created["webhook_id"]
+    assert created["model_names"] == ["m1"] and len(created["events"]) == 2
+    assert [w["webhook_id"] for w in _json.loads(_cli("webhooks", "list", *uri))] == [hook_id]
+    updated = _json.loads(_cli("webhooks", "update", *uri, hook_id, "--status", "disabled", "--name", "cli2"))
+    assert updated["status"] == "DISABLED" and updated["name"] == "cli2"
+    result = _json.loads(_cli("webhooks", "test", *uri, hook_id, "--event", "run.created"))
+    assert result["success"] and result["response_status"] == 200
+    assert receiver.wait_for(1)[0].json()["entity"] == "run"
+    assert "Deleted webhook" in _cli("webhooks", "delete", *uri, hook_id)
+    assert _json.loads(_cli("webhooks", "list", *uri)) == []
+    refused = subprocess.run([sys.executable, "-c", "from headwater.cli import main; main()", "webhooks", "create",
+                              *uri, "--name", "x", "--url", "file:///etc/passwd", "--event", "run.created"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "scheme" in refused.stderr

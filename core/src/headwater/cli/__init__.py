@@ -14,6 +14,7 @@ import click
 
 # command name -> ("module:attribute", distribution that ships it)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "alerts": ("headwater_alerts.cli:alerts", "headwater-alerts"),
     "artifacts": ("headwater.cli.artifacts:artifacts", "headwater"),
     "audit": ("headwater_audit.cli:audit", "headwater-audit"),
     "auth": ("headwater_auth.cli:auth", "headwater-auth"),
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "runs": ("headwater.cli.runs:runs", "headwater"),
     "server": ("headwater.cli.server:server", "headwater-server"),
     "ui": ("headwater.cli.server:ui", "headwater-server"),
+    "webhooks": ("headwater_webhooks.cli:webhooks", "headwater-webhooks"),
 }
 
 
