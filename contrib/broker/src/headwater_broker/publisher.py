@@ -11,7 +11,6 @@ JetStream stores a message id once, so a batch delivered twice is stored once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from concurrent.futures import Future
@@ -57,7 +56,7 @@ class JetStreamPublisher:
         return await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=ACK_TIMEOUT_SECONDS)
 
     def publish(self, event: Event) -> None:
-        data = json.dumps(event.public_dict(), separators=(",", ":")).encode("utf-8")
+        data = event.public_json().encode("utf-8")
         self._pending.append(
             asyncio.run_coroutine_threadsafe(self._publish(self.subject(event.name), data, event.id), self._loop))
 

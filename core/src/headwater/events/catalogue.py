@@ -7,6 +7,7 @@ Names are the ones the R API's external observers receive (``create_run``,
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -14,7 +15,8 @@ import uuid
 
 from typing import Any
 
-from pydantic import BaseModel, Field, PrivateAttr, SerializeAsAny
+import pydantic_core
+from pydantic import BaseModel, Field, PrivateAttr, SerializeAsAny, create_model
 
 from headwater.entities import DatasetInput, LoggedModelOutput, Metric, Param, RunTag
 
@@ -36,35 +38,56 @@ class Event(BaseModel):
     client: Client | None = None
     payload: SerializeAsAny[BaseModel]
 
-    # The envelope as JSON data, kept once made: several observers serialize the same event.
+    # The envelope as JSON text and data, kept once made: several observers serialize the same event.
+    _json: str | None = PrivateAttr(default=None)
     _data: dict[str, Any] | None = PrivateAttr(default=None)
     _public: dict[str, Any] | None = PrivateAttr(default=None)
+
+    def to_json(self) -> str:
+        """The envelope as JSON, what the outbox stores; NaN and infinite metric values stay as such."""
+        if self._json is None:
+            if _all_finite(self.payload):  # the common case: pydantic's own serializer, much faster
+                self._json = pydantic_core.to_json(self).decode("utf-8")
+            else:  # its serializer writes NaN as null; the standard library keeps it
+                self._json = json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        return self._json
 
     def data(self) -> dict[str, Any]:
         """The envelope as JSON data (NaN and infinite metric values stay floats); do not modify it."""
         if self._data is None:
-            self._data = self.model_dump(mode="json")
+            self._data = json.loads(self.to_json())
         return self._data
 
-    def to_json(self) -> str:
-        """The envelope as JSON, what the outbox stores; NaN and infinite metric values stay as such."""
-        return json.dumps(self.data(), separators=(",", ":"))
+    def public_json(self) -> str:
+        """The envelope as strict JSON text (NaN as "NaN"), for receivers outside Headwater."""
+        text = self.to_json()
+        if "NaN" not in text and "Infinity" not in text:
+            return text
+        return json.dumps(self.public_dict(), separators=(",", ":"))
 
     def public_dict(self) -> dict[str, Any]:
         """The envelope as strict JSON data (NaN as "NaN"), for receivers outside Headwater; do not modify it."""
         if self._public is None:
-            self._public = json_safe(self.data())
+            text = self.to_json()
+            self._public = self.data() if "NaN" not in text and "Infinity" not in text else json_safe(self.data())
         return self._public
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Event":
         """The envelope back from :meth:`to_json`, with the payload as its catalogue model."""
-        data = json.loads(text)
-        fields = dict(data)
-        payload_type = EVENT_PAYLOADS.get(data["name"]) or _Unknown  # _Unknown: an event a newer version wrote
-        fields["payload"] = payload_type.model_validate(data["payload"])
-        event = cls.model_validate(fields)
-        event._data = data
+        raw = text.decode("utf-8") if isinstance(text, bytes) else text
+        name = json.loads(raw[: raw.index(',"timestamp"')] + "}")["name"] if raw.startswith('{"id":') else None
+        envelope = _envelope(name) if name in EVENT_PAYLOADS else None
+        if envelope is not None:  # one pass of pydantic's JSON parser, payload typed
+            parsed = envelope.model_validate_json(raw)
+            event = cls.model_construct(**{k: getattr(parsed, k) for k in cls.model_fields})
+        else:  # an event a newer version wrote (or another layout): keep its payload's fields as they are
+            data = json.loads(raw)
+            fields = dict(data)
+            payload_type = EVENT_PAYLOADS.get(data["name"]) or _Unknown
+            fields["payload"] = payload_type.model_validate(data["payload"])
+            event = cls.model_validate(fields)
+        event._json = raw
         return event
 
     @property
@@ -89,6 +112,20 @@ class Event(BaseModel):
         if model is not None:
             return f"model:{model}"
         return f"experiment:{self.experiment_id or ''}"
+
+
+def _all_finite(payload: BaseModel) -> bool:
+    """No NaN or infinite float among a payload's metric values (the only floats in the catalogue)."""
+    value = getattr(payload, "value", None)
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return all(math.isfinite(m.value) for m in getattr(payload, "metrics", ()) or ())
+
+
+@functools.lru_cache(maxsize=None)
+def _envelope(name: str) -> type[BaseModel]:
+    """An Event model whose payload is typed as ``name``'s, so one JSON parse builds the whole event."""
+    return create_model(f"Envelope_{name}", __base__=Event, payload=(EVENT_PAYLOADS[name], ...))
 
 
 def json_safe(value: Any) -> Any:
