@@ -34,6 +34,13 @@ PAIRS: dict[str, tuple[str, str]] = {
     "delete_tag": ("run_tag", "deleted"),
     "log_inputs": ("run_inputs", "logged"),
     "log_artifact": ("run_artifacts", "logged"),
+    "create_logged_model": ("logged_model", "created"),
+    "finalize_logged_model": ("logged_model", "finalized"),
+    "delete_logged_model": ("logged_model", "deleted"),
+    "set_logged_model_tags": ("logged_model_tag", "set"),
+    "delete_logged_model_tag": ("logged_model_tag", "deleted"),
+    "log_logged_model_params": ("logged_model_params", "logged"),
+    "log_outputs": ("run_outputs", "logged"),
     "create_registered_model": ("registered_model", "created"),
     "rename_registered_model": ("registered_model", "renamed"),
     "update_registered_model": ("registered_model", "updated"),
@@ -106,7 +113,9 @@ def sample_event(name: str) -> Event:
     payload_type = EVENT_PAYLOADS[name]
     values: dict[str, Any] = {}
     for field_name, info in payload_type.model_fields.items():
-        if field_name in examples:
+        if field_name == "value" and "float" in str(info.annotation):
+            values[field_name] = 0.5
+        elif field_name in examples:
             values[field_name] = examples[field_name]
         elif info.is_required():
             annotation = str(info.annotation)

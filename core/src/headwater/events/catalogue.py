@@ -108,6 +108,9 @@ class Event(BaseModel):
         """Events with the same key are delivered in commit order: one run, model or experiment."""
         if self.run_id:
             return f"run:{self.run_id}"
+        logged_model = getattr(self.payload, "model_id", None)
+        if logged_model and self.name not in REGISTRY_EVENTS:
+            return f"logged_model:{logged_model}"
         model = self.model_name
         if model is not None:
             return f"model:{model}"
