@@ -136,3 +136,19 @@ def test_payloads_in_the_address_are_shown_as_text(ui, seeded):
         page.wait_for_timeout(100)
         assert "window.__xss" in page.locator("#main").inner_text(), fragment
         ui.assert_nothing_injected()
+
+
+def test_assets_are_versioned_and_cached_for_good(live_server):
+    page = requests.get(live_server.url + "/", timeout=10).text
+    assets = re.findall(r'"(static-files/[^"]+)"', page)
+    assert assets and len({a.split("/")[1] for a in assets}) == 1  # one version segment for all
+    version = assets[0].split("/")[1]
+    assert re.fullmatch(r"[0-9a-f]{12}", version)
+    for asset in assets:
+        response = requests.get(f"{live_server.url}/{asset}", timeout=10)
+        assert response.status_code == 200, asset
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    plain = requests.get(f"{live_server.url}/static-files/js/main.js", timeout=10)
+    assert plain.status_code == 200 and plain.headers["cache-control"] == "no-cache"
+    assert requests.get(f"{live_server.url}/static-files/{version}/../../x", timeout=10).status_code == 404

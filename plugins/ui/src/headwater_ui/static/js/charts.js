@@ -18,7 +18,7 @@ export function loadUplot() {
   if (window.uPlot) return Promise.resolve(window.uPlot);
   uplotLoading ||= new Promise((resolve, reject) => {
     const script = document.createElement("script");
-    script.src = "static-files/vendor/uPlot.iife.min.js";
+    script.src = new URL("../vendor/uPlot.iife.min.js", import.meta.url).href; // the page's asset version
     script.onload = () => resolve(window.uPlot);
     script.onerror = () => { uplotLoading = null; reject(new Error("Could not load the charting library.")); };
     document.head.append(script);
