@@ -52,12 +52,13 @@ class AuthMiddleware:
         self.prefix = static_prefix
         self.max_body = max_body
         self.allowed_hosts = tuple(h.lower() for h in service.config.allowed_hosts)
+        self._hosts_seen: dict[str, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)  # lifespan
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = _wanted_headers(scope)
         path = scope["path"]
         relative = path[len(self.prefix):] if self.prefix and path.startswith(self.prefix) else path
         method = scope.get("method", "GET").upper()
@@ -107,6 +108,14 @@ class AuthMiddleware:
 
     # -- checks ------------------------------------------------------------------------------
     def _host_allowed(self, host_header: str) -> bool:
+        known = self._hosts_seen.get(host_header)
+        if known is None:
+            known = self._judge_host(host_header)
+            if len(self._hosts_seen) < 1000:  # a bounded memo: clients send the same few names
+                self._hosts_seen[host_header] = known
+        return known
+
+    def _judge_host(self, host_header: str) -> bool:
         host = host_header.strip().lower()
         if host.startswith("["):
             host = host[1:].split("]", 1)[0]
@@ -222,6 +231,16 @@ async def _decide(decision: Callable[..., Any], *args: Any) -> Any:
     finally:
         io_allowed.reset(token)
     return await run_in_threadpool(decision, *args)
+
+
+def _wanted_headers(scope: Scope) -> dict[str, str]:
+    """The two headers the checks read (the first of each, as the server reads them)."""
+    found: dict[str, str] = {}
+    for key, value in scope.get("headers", ()):
+        name = key.lower()
+        if name in (b"host", b"authorization", b"origin") and name.decode() not in found:
+            found[name.decode()] = value.decode("latin-1")
+    return found
 
 
 def _reads_params(rule: Rule) -> bool:

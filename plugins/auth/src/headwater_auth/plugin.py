@@ -46,8 +46,9 @@ def install(app: Any) -> None:
     service.bootstrap_admin()
     state.auth = service
     prefix = state.static_prefix
-    # Ahead of every other route, so no catch-all route (a UI's) can shadow them.
-    app.router.routes[0:0] = AuthApi(service, registry).routes(prefix) + AdminPage(service, prefix).routes()
+    # After the tracking routes: Starlette tries routes in order, so routes placed first would
+    # cost every tracking request a few dozen failed matches.
+    app.router.routes.extend(AuthApi(service, registry).routes(prefix) + AdminPage(service, prefix).routes())
     app.add_middleware(AuthMiddleware, service=service, static_prefix=prefix, max_body=state.max_request_bytes)
     log.info("authentication enabled (default permission %s)", config.default_permission)
 
