@@ -83,8 +83,9 @@ def test_a_rewritten_chain_needs_the_key(tmp_path):
         record.pop("hash")
         record["actor"] = "mallory"
         record["prev"] = prev
-        record["hash"] = prev = chain_hash(prev, {k: v for k, v in record.items() if k != "hash"})
-        rewritten.append(json.dumps(record, separators=(",", ":")) + "\n")
+        body = json.dumps(record, separators=(",", ":"))
+        prev = chain_hash(prev, body)
+        rewritten.append(body[:-1] + f',"hash":"{prev}"}}\n')
     path.write_text("".join(rewritten))
     assert not verify(path, key=b"secret").ok
 

@@ -7,7 +7,7 @@ Each line is one JSON object (no spaces, keys in this order)::
      "payload": {…}, "prev": "…", "hash": "…"}
 
 ``hash`` is SHA-256 (HMAC-SHA256 when a key is configured) of ``prev`` and the
-record without ``hash``; ``prev`` is the hash of the record before it (64
+line's text without its ``hash`` field (the text as written, not re-encoded); ``prev`` is the hash of the record before it (64
 zeros for the first). Editing, removing, inserting or reordering a line breaks
 the chain at that line. Without a key anyone can recompute a whole edited
 chain; with ``HEADWATER_AUDIT_KEY`` only holders of the key can. A sidecar
@@ -39,17 +39,20 @@ GENESIS = "0" * 64
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
-def _canonical(record: dict[str, Any]) -> str:
-    # Key order as written: json.loads keeps it, so the verifier reproduces the same text.
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def chain_hash(prev: str, record: dict[str, Any], key: bytes | None = None) -> str:
-    """The hash of ``record`` (without its ``hash`` field) following ``prev``."""
-    message = (prev + "\n" + _canonical(record)).encode("utf-8")
+def chain_hash(prev: str, body: str, key: bytes | None = None) -> str:
+    """The hash of a record's text without its ``hash`` field (``body``), following ``prev``."""
+    message = (prev + "\n" + body).encode("utf-8")
     if key:
         return hmac.new(key, message, hashlib.sha256).hexdigest()
     return hashlib.sha256(message).hexdigest()
+
+
+def _split_hash(line: str) -> tuple[str, str] | None:
+    """(body, hash) of a line ``{...,"hash":"<hex>"}``; None if ``hash`` is not its last field."""
+    marker = line.rfind(',"hash":"')
+    if marker < 0 or not line.endswith('"}'):
+        return None
+    return line[:marker] + "}", line[marker + 9:-2]
 
 
 def log_files(path: Path) -> list[Path]:
@@ -109,10 +112,7 @@ class AuditLog:
             self._resume()
             if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
                 self._rotate()
-            lines = []
-            for event in events:
-                record = self._record(event)
-                lines.append(_canonical(record) + "\n")
+            lines = [self._line(event) for event in events]
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write("".join(lines))
                 f.flush()
@@ -126,10 +126,11 @@ class AuditLog:
         self.flush()
 
     # -- internals -------------------------------------------------------------------------------------
-    def _record(self, event: Event) -> dict[str, Any]:
+    def _line(self, event: Event) -> str:
+        """The record of ``event`` as one line. The payload's JSON text is the outbox's, not re-encoded."""
         self._seq += 1
         client = event.client
-        record = {
+        head = json.dumps({
             "seq": self._seq,
             "time": dt.datetime.fromtimestamp(event.timestamp / 1000, dt.timezone.utc).isoformat(
                 timespec="milliseconds").replace("+00:00", "Z"),
@@ -138,12 +139,12 @@ class AuditLog:
             "actor": event.actor,
             "client_address": client.address if client else None,
             "user_agent": client.user_agent if client else None,
-            "payload": event.public_dict()["payload"],
-            "prev": self._prev,
-        }
-        record["hash"] = chain_hash(self._prev, record, self.key)
-        self._prev = record["hash"]
-        return record
+        }, separators=(",", ":"), ensure_ascii=False)
+        envelope = event.public_json()  # the payload is the envelope's last field
+        payload = envelope[envelope.index(',"payload":') + 11:-1]
+        body = f'{head[:-1]},"payload":{payload},"prev":"{self._prev}"}}'
+        self._prev = chain_hash(self._prev, body, self.key)
+        return f'{body[:-1]},"hash":"{self._prev}"}}\n'
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -213,9 +214,12 @@ def verify(path: str | Path, key: bytes | None = None, allow_partial: bool = Fal
                 if not line.strip():
                     result.problems.append(f"{where}: empty line")
                     continue
+                split = _split_hash(line.rstrip("\n"))
                 try:
                     record = json.loads(line)
-                    claimed = record.pop("hash")
+                    if split is None:
+                        raise ValueError("its last field is not the hash")
+                    body, claimed = split
                     record_seq = int(record["seq"])
                     record_prev = record["prev"]
                 except (ValueError, KeyError, TypeError) as exc:
@@ -233,7 +237,7 @@ def verify(path: str | Path, key: bytes | None = None, allow_partial: bool = Fal
                         " (a line was removed, inserted or reordered)")
                 if seq is not None and record_seq != seq + 1:
                     result.problems.append(f"{where}: seq {record_seq} after seq {seq}")
-                if chain_hash(record_prev, record, key) != claimed:
+                if chain_hash(record_prev, body, key) != claimed:
                     result.problems.append(f"{where}: seq {record_seq} was altered (its hash does not match)")
                 seen_ids.add(str(record.get("event_id")))
                 prev, seq = claimed, record_seq
