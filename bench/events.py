@@ -23,7 +23,9 @@ issue 6 (at least 90 %). Outbox lag is measured by a NATS subscriber on the
 broker's subjects: the time from an event's timestamp (taken just before its
 transaction commits) to the subscriber getting it, over every event of the
 load; the goal is p99 under one second. "drain" is how long after the last
-request every lane was delivered through the end of the outbox.
+request every lane was delivered through the end of the outbox. Because this
+machine may be busy with other work, the server's CPU time per request is
+reported too (psutil): the observers' cost in CPU, delivery threads included.
 """
 
 from __future__ import annotations
@@ -190,6 +192,13 @@ class Server:
         state = json.loads(done.stdout)
         return state["unrouted"] == 0 and all(lane["lag"] == 0 for lane in state["lanes"])
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds of the server process so far (user + system): barely moved by other load."""
+        import psutil
+
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -265,8 +274,11 @@ def measure(system: str, args: argparse.Namespace, workdir: Path, receiver: Rece
         receiver.reset()
         lag = NatsLag(f"bench.{stream.lower()}.>") if system == ALL else None
         out: dict[str, Any] = {}
+        cpu = server.cpu_seconds()
         seconds = log_metrics(server, runs, args.metrics_per_client)
         out["log_metric"] = args.clients * args.metrics_per_client / seconds
+        cpu_metric = server.cpu_seconds() - cpu
+        cpu = server.cpu_seconds()
         seconds = log_batches(server, runs, args.batches_per_client, args.batch_size)
         out["log_batch"] = args.clients * args.batches_per_client * args.batch_size / seconds
         out["log_batch_requests"] = args.clients * args.batches_per_client / seconds
@@ -275,6 +287,10 @@ def measure(system: str, args: argparse.Namespace, workdir: Path, receiver: Rece
         while not server.lanes_caught_up() and time.monotonic() < deadline:
             time.sleep(0.2)
         out["drain"] = time.perf_counter() - ended
+        # Server CPU per request, delivery included (measured until the lanes caught up after log_batch;
+        # log_metric's delivery finishes during the batch load and is counted there).
+        out["cpu_log_metric"] = cpu_metric / (args.clients * args.metrics_per_client) * 1e3
+        out["cpu_log_batch"] = (server.cpu_seconds() - cpu) / (args.clients * args.batches_per_client) * 1e3
         if lag is not None:
             expected = args.clients * (args.metrics_per_client + args.batches_per_client)
             while lag.count < expected and time.monotonic() < deadline:
@@ -329,7 +345,8 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict[str, Any]] = {}
     for system, measured in rounds.items():
         results[system] = {key: statistics.median(m[key] for m in measured)
-                           for key in ("log_metric", "log_batch", "log_batch_requests", "drain")}
+                           for key in ("log_metric", "log_batch", "log_batch_requests", "drain", "cpu_log_metric",
+                                       "cpu_log_batch")}
         if system == ALL:
             results[system]["lags"] = [lag for m in measured for lag in m["lags"]]
             for key in ("broker_messages", "broker_expected", "webhook_deliveries"):
@@ -346,6 +363,12 @@ def main(argv: list[str] | None = None) -> None:
         base = results[NONE][key]
         report.add(Row(workload, "share of the no-observer rate (goal >= 0.90)", True,
                        {s: results[s][key] / base for s in SYSTEMS}))
+    row("log_metric", "server CPU ms per request", "cpu_log_metric", higher=False)
+    row("log_batch", "server CPU ms per request (incl. catching up)", "cpu_log_batch", higher=False)
+    for workload, key in (("log_metric", "cpu_log_metric"), ("log_batch", "cpu_log_batch")):
+        base = results[NONE][key]
+        report.add(Row(workload, "no-observer CPU / this CPU per request", True,
+                       {s: base / results[s][key] for s in SYSTEMS}))
     row("after the load", "s until every lane caught up (drain)", "drain", higher=False)
     lags = results[ALL]["lags"]
     if lags:

@@ -31,7 +31,9 @@ def app(tmp_path, monkeypatch):
     monkeypatch.setenv("HEADWATER_EVENTS_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("HEADWATER_EVENTS_POLL_SECONDS", "0.02")
     (tmp_path / "audit").mkdir()
-    return create_app(f"sqlite:///{tmp_path / 'hw.db'}", artifacts_destination=str(tmp_path / "artifacts"))
+    app = create_app(f"sqlite:///{tmp_path / 'hw.db'}", artifacts_destination=str(tmp_path / "artifacts"))
+    yield app
+    app.state.prometheus.close()  # no receiver left on the process-wide signals
 
 
 def test_metrics_endpoint(app):

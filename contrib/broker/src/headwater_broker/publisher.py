@@ -1,9 +1,10 @@
 """Publishing events to a JetStream stream from synchronous code.
 
 nats-py is asyncio; the publisher runs its own event loop on a daemon thread.
-``publish`` starts a publish and returns at once; ``flush`` waits for every
-started publish's acknowledgement (the stream has stored the message) and
-raises if any failed, so the outbox delivers the batch again. The event id
+``publish`` queues an event; ``flush`` (once per delivered batch) publishes
+the queue in one go, pipelined, waits for every acknowledgement (the stream
+has stored the message) and raises if any failed, so the outbox delivers the
+batch again. The event id
 goes in the ``Nats-Msg-Id`` header: within the stream's duplicate window
 JetStream stores a message id once, so a batch delivered twice is stored once.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import Future
 from typing import Any
 
 from headwater.events.catalogue import Event
@@ -32,7 +32,7 @@ class JetStreamPublisher:
         self._thread = threading.Thread(target=self._loop.run_forever, name="headwater-nats", daemon=True)
         self._thread.start()
         self._js: Any = None
-        self._pending: list[Future] = []
+        self._pending: list[tuple[str, bytes, str]] = []
 
     def subject(self, event_name: str) -> str:
         return f"{self.prefix}.{event_name}"
@@ -51,22 +51,25 @@ class JetStreamPublisher:
             self._js = js
         return self._js
 
-    async def _publish(self, subject: str, data: bytes, msg_id: str) -> Any:
-        js = await self._jetstream()
-        return await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=ACK_TIMEOUT_SECONDS)
-
     def publish(self, event: Event) -> None:
-        data = event.public_json().encode("utf-8")
-        self._pending.append(
-            asyncio.run_coroutine_threadsafe(self._publish(self.subject(event.name), data, event.id), self._loop))
+        """Queue ``event``; :meth:`flush` sends the queue."""
+        self._pending.append((self.subject(event.name), event.public_json().encode("utf-8"), event.id))
+
+    async def _publish_all(self, batch: list[tuple[str, bytes, str]]) -> list[Any]:
+        js = await self._jetstream()
+        return await asyncio.gather(
+            *(js.publish(subject, data, headers={"Nats-Msg-Id": msg_id}, timeout=ACK_TIMEOUT_SECONDS)
+              for subject, data, msg_id in batch),
+            return_exceptions=True,
+        )
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        errors = []
-        for future in pending:
-            try:
-                future.result(ACK_TIMEOUT_SECONDS)
-            except Exception as exc:  # every publish is awaited, even after a failure
-                errors.append(exc)
+        """Publish the queued events at once (pipelined) and wait for every acknowledgement."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._publish_all(batch), self._loop)
+        results = future.result(ACK_TIMEOUT_SECONDS * 2)
+        errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
-            raise RuntimeError(f"{len(errors)} of {len(pending)} events were not stored by JetStream: {errors[0]}")
+            raise RuntimeError(f"{len(errors)} of {len(batch)} events were not stored by JetStream: {errors[0]}")

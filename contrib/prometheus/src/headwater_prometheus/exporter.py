@@ -88,9 +88,15 @@ class Exporter:
         self.delivered = Counter("headwater_events_delivered", "Events delivered to a lane", ["lane"],
                                  registry=self.registry)
         self.registry.register(OutboxCollector(state))
-        ANY.connect(self._on_event, weak=False)
-        delivery_failed.connect(self._on_failure, weak=False)
-        delivered.connect(self._on_delivered, weak=False)
+        # Weak: when the app (which holds this exporter) goes, so do the receivers.
+        ANY.connect(self._on_event)
+        delivery_failed.connect(self._on_failure)
+        delivered.connect(self._on_delivered)
+
+    def close(self) -> None:
+        ANY.disconnect(self._on_event)
+        delivery_failed.disconnect(self._on_failure)
+        delivered.disconnect(self._on_delivered)
 
     def _on_event(self, sender: Any, event: Any, **extra: Any) -> None:
         self.events.labels(event.name).inc()

@@ -84,6 +84,7 @@ class _LaneWorker:
         self._retries_loaded = 0.0
         self._next_tick = 0.0
         self._idle_saved = 0.0
+        self._renew_at = 0.0
         self.thread = threading.Thread(target=self._run, name=f"headwater-lane-{lane.name}", daemon=True)
 
     def start(self) -> None:
@@ -107,14 +108,16 @@ class _LaneWorker:
 
     def _step(self) -> bool:
         d = self.d
-        position = d.outbox.acquire(self.lane.name, d.holder, d.options.lease_ms)
-        if position is None:  # another process delivers this lane
-            self.position = self.retries = None
-            self.wake.wait(max(d.options.poll_seconds, d.options.lease_seconds / 10))
-            return False
-        if self.position is None:  # newly taken: start from what is saved
-            self.position, self.retries = position, None
         now = time.monotonic()
+        if self.position is None or now >= self._renew_at:  # held leases are renewed at a third of their time
+            position = d.outbox.acquire(self.lane.name, d.holder, d.options.lease_ms)
+            if position is None:  # another process delivers this lane
+                self.position = self.retries = None
+                self.wake.wait(max(d.options.poll_seconds, d.options.lease_seconds / 10))
+                return False
+            self._renew_at = now + d.options.lease_seconds / 3
+            if self.position is None:  # newly taken: start from what is saved
+                self.position, self.retries = position, None
         if self.lane.tick is not None and now >= self._next_tick:
             self._next_tick = now + 1.0
             try:
@@ -125,6 +128,7 @@ class _LaneWorker:
             return self._round()
         except LeaseLost:
             self.position = self.retries = None
+            self._renew_at = 0.0
             return False
 
     # -- one round ------------------------------------------------------------------------------
@@ -174,8 +178,10 @@ class _LaneWorker:
                 if not attempt(row, d.event_at(stored.position, stored.body)) and partition in blocked:
                     break
 
-        # 2. The next batch after the lane's position.
-        batch = d.outbox.read(self.position or 0, d.options.batch)
+        # 2. The next batch after the lane's position (when this process routes, it knows if there is one).
+        known_top = d.known_top
+        caught_up = known_top is not None and (self.position or 0) >= known_top
+        batch = [] if caught_up else d.outbox.read(self.position or 0, d.options.batch)
         for stored in batch:
             if not lane.wants(stored.name):
                 continue
@@ -255,6 +261,9 @@ class OutboxDispatcher:
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="headwater-outbox-router", daemon=True)
         self._last_prune = 0.0
+        self._router_renew_at = 0.0
+        #: The highest routed position, while this process routes (None: it does not).
+        self.known_top: int | None = None
         self._parsed: dict[int, Event] = {}
         self._parsed_lock = threading.Lock()
 
@@ -311,15 +320,30 @@ class OutboxDispatcher:
                 if time.monotonic() >= next_refresh:
                     next_refresh = time.monotonic() + self.options.lanes_refresh_seconds
                     self.refresh_lanes()
-                if self.workers and self.outbox.acquire(ROUTER, self.holder, self.options.lease_ms) is not None:
+                if self.workers and self._hold_router():
                     if self.outbox.route(self.options.batch * 4):
+                        self.known_top = self.outbox.routed_top
                         for worker in list(self.workers.values()):
                             worker.wake.set()
+                    elif self.known_top is None:
+                        self.known_top = self.outbox.top_position()
                     self._prune()
+                else:
+                    self.known_top = None  # another process routes: lanes must look for themselves
             except Exception:
                 log.exception("routing events failed; trying again")
             # Poll rather than wake on each commit: under load a round then routes many events at once.
             self._stopped.wait(self.options.poll_seconds)
+
+    def _hold_router(self) -> bool:
+        now = time.monotonic()
+        if now < self._router_renew_at:
+            return True
+        if self.outbox.acquire(ROUTER, self.holder, self.options.lease_ms) is None:
+            self._router_renew_at = 0.0
+            return False
+        self._router_renew_at = now + self.options.lease_seconds / 3
+        return True
 
     def _prune(self) -> None:
         if time.monotonic() - self._last_prune < self.options.prune_every_seconds:

@@ -144,6 +144,8 @@ class SqlOutbox:
         self.writer = writer
         self.dialect = engine.dialect.name
         self.wanted = wanted or WantedEvents()
+        #: The highest position the last routing round gave (see OutboxDispatcher.known_top).
+        self.routed_top = 0
         from headwater_store_sql.store import _DriverStatement
 
         columns = ("position", "event_id", "name", "partition_key", "run_id", "created_at", "body")
@@ -246,11 +248,13 @@ class SqlOutbox:
             top = conn.execute(sa.select(sa.func.max(o.position))).scalar() or 0
             low, high = seqs[0], seqs[-1]
             # Rows between low and high that commit after this SELECT simply wait for the next round.
-            return conn.execute(
+            routed = conn.execute(
                 sa.update(event_outbox)
                 .where(o.position.is_(None), o.seq >= low, o.seq <= high)
                 .values(position=o.seq + (top + 1 - low))
             ).rowcount
+            self.routed_top = high + top + 1 - low
+            return routed
 
     # -- reading for a lane ----------------------------------------------------------------------------
     def read(self, after: int, limit: int) -> list[OutboxRow]:
