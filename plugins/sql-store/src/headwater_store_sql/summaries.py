@@ -79,14 +79,17 @@ def downsampled_history(
         raise HeadwaterError.invalid(f"x_axis must be one of {list(X_AXES)}, not {x_axis!r}")
     if max_buckets < 1:
         raise HeadwaterError.invalid("max_buckets must be a positive integer")
+    # Counting at most max_buckets + 1 points reads no further: a short history comes back as it is.
+    first_points = sa.select(metrics.c.run_id).where(*_where(run_id, metric_key, metrics.c[x_axis], x_min, x_max))
+    counted = sa.select(sa.func.count()).select_from(first_points.limit(max_buckets + 1).subquery())
+    if conn.execute(counted).scalar_one() <= max_buckets:
+        return _raw(conn, run_id, metric_key, x_axis, x_min, x_max)
     if x_axis == "timestamp" or (x_min is None and x_max is None):
         scan = _TimeScan(conn, run_id, metric_key, x_axis)
         bounds = scan.bounds(x_min, x_max)
         if bounds is None:
             return []
         buckets = scan.buckets(_split(*bounds, max_buckets))
-        if sum(b.count for b in buckets) <= max_buckets:
-            return _raw(conn, run_id, metric_key, x_axis, x_min, x_max)
         if x_axis == "step" and any(a.x_hi > b.x_lo for a, b in zip(buckets, buckets[1:])):
             return _grouped_by_step(conn, run_id, metric_key, max_buckets, x_min, x_max)
         if x_axis == "step":
