@@ -304,27 +304,16 @@ def test_reading_without_an_active_run_needs_a_run_id():
     assert headwater.active_run() is None  # reading never starts a run
 
 
-def test_fluent_log_metric_adds_little_overhead(tracking):
-    """The fluent call costs about what the client call costs (both are one store insert)."""
+def test_fluent_and_client_log_metric_land_in_the_same_run(tracking):
+    """Both doors write the same store; the speed of each is measured in bench/, not here."""
     client = headwater.Client()
-
-    def best_of(rounds, call):
-        times = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            for i in range(100):
-                call(i)
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
     with headwater.start_run() as run:
         run_id = run.info.run_id
-        best_of(1, lambda i: headwater.log_metric("warm", i))  # warm up both paths
-        best_of(1, lambda i: client.log_metric(run_id, "warm", i))
-        direct = best_of(3, lambda i: client.log_metric(run_id, "direct", i, step=i))
-        fluent_time = best_of(3, lambda i: headwater.log_metric("fluent", i, step=i))
-    assert fluent_time < direct * 1.5 + 0.02
-    assert len(headwater.get_metric_history("fluent", run_id=run_id)) == 300
+        for i in range(50):
+            client.log_metric(run_id, "direct", i, step=i)
+            headwater.log_metric("fluent", i, step=i)
+    for key in ("direct", "fluent"):
+        assert [m.step for m in headwater.get_metric_history(key, run_id=run_id)] == list(range(50))
 
 
 # -- search -----------------------------------------------------------------------------------------

@@ -91,8 +91,11 @@ class EventBus:
 
     # -- publishing ------------------------------------------------------------
     def wants(self, name: str) -> bool:
-        """Whether anyone listens to ``name``; lets hot paths skip building events."""
-        return bool(signal(name).receivers or ANY.receivers)
+        """Whether anyone listens to ``name`` on this bus; lets hot paths skip building events.
+
+        Receivers bound to another bus (as sender) do not count.
+        """
+        return signal(name).has_receivers_for(self.sender) or ANY.has_receivers_for(self.sender)
 
     def publish(self, name: str, payload: BaseModel, actor: str | None = None) -> Event | None:
         """Announce that ``name`` happened. Returns the event, or None if nobody listens."""
