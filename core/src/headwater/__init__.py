@@ -8,6 +8,7 @@ headwater`` stays cheap (the server and CLI start fast).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 __version__ = "0.1.0"
@@ -28,6 +29,10 @@ _FLUENT = "headwater.tracking.fluent"
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
+        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+            # A submodule (``from headwater import validation``): the import system loads it
+            # when this lookup fails. Importing the fluent API first would slow every start.
+            raise AttributeError(f"module 'headwater' has no attribute {name!r}")
         fluent = importlib.import_module(_FLUENT)
         if name not in fluent.__all__:
             raise AttributeError(f"module 'headwater' has no attribute {name!r}")
