@@ -60,6 +60,29 @@ def test_buckets_keep_spikes(store):
     assert by_time[-1].x_last == 99_999
 
 
+def test_many_buckets_are_read_on_two_connections_alike(store):
+    run_id = store.create_run("0").info.run_id
+    points = [(s, 5_000 + 3 * s, math.cos(s / 7) + (9.0 if s == 2222 else 0.0)) for s in range(3000)]
+    _log(store, run_id, points)
+    by_time = store.get_metric_history_downsampled(run_id, "loss", max_buckets=400, x_axis="timestamp")
+    _same(by_time, _portable(store, run_id, "loss", max_buckets=400, x_axis="timestamp"))
+    by_step = store.get_metric_history_downsampled(run_id, "loss", max_buckets=400)
+    _check(by_step, [(s, v) for s, _, v in points], 400)
+
+
+def test_an_in_memory_database_is_read_on_its_one_connection(tmp_path):
+    from headwater_store_sql.store import SqlTrackingStore
+
+    store = SqlTrackingStore("sqlite://", str(tmp_path / "artifacts"))
+    try:
+        run_id = store.create_run("0").info.run_id
+        _log(store, run_id, [(s, s, float(s)) for s in range(2000)])
+        buckets = store.get_metric_history_downsampled(run_id, "loss", max_buckets=500, x_axis="timestamp")
+        _same(buckets, _portable(store, run_id, "loss", max_buckets=500, x_axis="timestamp"))
+    finally:
+        store.close()
+
+
 def test_a_pause_in_the_run_does_not_cost_resolution(store):
     run_id = store.create_run("0").info.run_id
     points = [(s, 1_000 + s, float(s % 10)) for s in range(2000)] + [(2000, 10_000_000, 5.0)]

@@ -854,10 +854,12 @@ class SqlTrackingStore(SqlLoggedModels, TrackingStore):
     def get_metric_history_downsampled(
         self, run_id, metric_key, max_buckets=1000, x_axis="step", x_min=None, x_max=None
     ):
-        """Buckets computed by one GROUP BY in the database (see :mod:`headwater_store_sql.summaries`)."""
+        """Buckets computed in the database (see :mod:`headwater_store_sql.summaries`)."""
         with self.engine.connect() as conn:
             self._check_run_exists(conn, run_id)
-            return summaries.downsampled_history(conn, run_id, metric_key, max_buckets, x_axis, x_min, x_max)
+            return summaries.downsampled_history(
+                conn, run_id, metric_key, max_buckets, x_axis, x_min, x_max, engine=self.engine
+            )
 
     def list_run_keys(self, experiment_ids, max_runs=1000):
         """Distinct keys of the most recent runs, in three DISTINCT queries."""
