@@ -79,8 +79,7 @@ class Event(BaseModel):
         name = json.loads(raw[: raw.index(',"timestamp"')] + "}")["name"] if raw.startswith('{"id":') else None
         envelope = _envelope(name) if name in EVENT_PAYLOADS else None
         if envelope is not None:  # one pass of pydantic's JSON parser, payload typed
-            parsed = envelope.model_validate_json(raw)
-            event = cls.model_construct(**{k: getattr(parsed, k) for k in cls.model_fields})
+            event = envelope.model_validate_json(raw)  # an Event subclass whose payload field is typed
         else:  # an event a newer version wrote (or another layout): keep its payload's fields as they are
             data = json.loads(raw)
             fields = dict(data)
