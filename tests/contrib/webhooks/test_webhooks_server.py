@@ -32,6 +32,17 @@ def create_webhook(server, receiver, **fields):
     return server.call("POST", "webhooks", body)["webhook"]
 
 
+def delivery_history(server, webhook_id: str, timeout: float = 10.0) -> list[dict]:
+    """The webhook's deliveries once all are settled: history is saved after each attempt is answered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        history = server.call("GET", f"webhooks/{webhook_id}/deliveries").get("deliveries", [])
+        settled = history and all(d["status"] in ("delivered", "refused") for d in history)
+        if settled or time.monotonic() > deadline:
+            return history
+        time.sleep(0.05)
+
+
 def register_version(server, model: str) -> None:
     server.call("POST", "registered-models/create", {"name": model})
     run = server.call("POST", "runs/create", {"experiment_id": "0"})["run"]["info"]["run_id"]
@@ -60,7 +71,7 @@ def test_signed_delivery_verifies_with_mlflows_signing_and_carries_its_headers(s
     assert body["timestamp"].endswith("+00:00")
     assert set(body["data"]) == {"name", "version", "source", "run_id", "tags", "description"}
     assert body["data"]["name"] == "signed-model" and body["data"]["version"] == "1"
-    history = server.call("GET", f"webhooks/{hook['webhook_id']}/deliveries")["deliveries"]
+    history = delivery_history(server, hook["webhook_id"])
     assert [(d["status"], d["attempts"], d["response_status"]) for d in history] == [("delivered", 1, 200)]
     # Independently of MLflow's helper: base64 HMAC-SHA256 of "<id>.<ts>.<body>".
     mac = hmac.new(b"s3cret", f"{headers['x-mlflow-delivery-id']}.{headers['x-mlflow-timestamp']}.{payload}".encode(),
@@ -151,7 +162,7 @@ def test_receiver_errors_are_retried_with_retry_after_and_a_slow_receiver_blocks
         # Retry-After: 1 s between the first two attempts; the slow receiver's 5 s never held this one up.
         assert time.monotonic() - started < 5
         hook = server.call("GET", "webhooks")["webhooks"][0]
-        [history] = server.call("GET", f"webhooks/{hook['webhook_id']}/deliveries")["deliveries"]
+        [history] = delivery_history(server, hook["webhook_id"])
         assert history["status"] == "delivered" and history["attempts"] == 3
         ids = {r.headers["X-MLflow-Delivery-Id"] for r in got}
         assert len(ids) == 1, "every attempt carries the same delivery id"
